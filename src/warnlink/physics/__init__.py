@@ -1,0 +1,1 @@
+"""Physics of ballistic missile flight: gravity, atmosphere, equations of motion, propagation."""

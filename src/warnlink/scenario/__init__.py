@@ -1,0 +1,1 @@
+"""Scenarios: files, truth flights and sensor models."""
