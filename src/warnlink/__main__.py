@@ -1,0 +1,3 @@
+from warnlink.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""Physics checks: conserved quantities, the Coriolis drift of a vertical shot, integrator
+convergence, the 1976 atmosphere, and agreement between the scalar and vectorized forms."""
+
+import numpy as np
+import pytest
+
+from warnlink import frames
+from warnlink.frames import EARTH_GM, EARTH_J2, EARTH_ROTATION_RATE, WGS84_A
+from warnlink.physics import atmosphere, kepler
+from warnlink.physics.dynamics import acceleration, acceleration_scalar, fast_altitude, jacobi_energy
+from warnlink.physics.propagator import propagate, propagate_to_ground
+
+
+def _ballistic_state(lat_deg=39.0, lon_deg=125.7, alt_m=200e3, speed=6000.0, gamma_deg=40.0, az_deg=80.0):
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    r = frames.geodetic_to_ecef(lat, lon, alt_m)
+    enu = frames.aer_to_enu(np.radians(az_deg), np.radians(gamma_deg), speed)
+    v = frames.enu_rotation(lat, lon).T @ enu
+    return np.concatenate([r, v])
+
+
+def test_energy_and_angular_momentum_conserved_in_vacuum_without_j2():
+    x0 = _ballistic_state()
+    path = [x0]
+    x = x0[None, :]
+    for _ in range(60):  # 1,200 s in 20 s chunks of 1 s steps
+        x = propagate(x, 20.0, max_step_s=1.0, j2=False)
+        path.append(x[0])
+    path = np.array(path)
+    t = np.arange(len(path)) * 20.0
+    r_i, v_i = frames.ecef_to_inertial(path[:, :3], path[:, 3:], t)
+    energy = 0.5 * np.sum(v_i**2, axis=1) - EARTH_GM / np.linalg.norm(r_i, axis=1)
+    h = np.cross(r_i, v_i)
+    assert np.ptp(energy) / abs(energy[0]) < 1e-9
+    assert np.max(np.linalg.norm(h - h[0], axis=1)) / np.linalg.norm(h[0]) < 1e-9
+    # The Jacobi integral is the same statement in the rotating frame.
+    jac = jacobi_energy(path[:, :3], path[:, 3:])
+    assert np.ptp(jac) / abs(jac[0]) < 1e-9
+
+
+def test_j2_keeps_polar_angular_momentum_and_energy_with_its_potential():
+    x = _ballistic_state()[None, :]
+    states = [x[0]]
+    for _ in range(40):
+        x = propagate(x, 20.0, max_step_s=1.0)
+        states.append(x[0])
+    states = np.array(states)
+    t = np.arange(len(states)) * 20.0
+    r_i, v_i = frames.ecef_to_inertial(states[:, :3], states[:, 3:], t)
+    rn = np.linalg.norm(r_i, axis=1)
+    sin_lat = r_i[:, 2] / rn
+    potential = -EARTH_GM / rn * (1.0 - EARTH_J2 * (WGS84_A / rn) ** 2 * 0.5 * (3 * sin_lat**2 - 1))
+    energy = 0.5 * np.sum(v_i**2, axis=1) + potential
+    hz = np.cross(r_i, v_i)[:, 2]
+    assert np.ptp(energy) / abs(energy[0]) < 1e-9
+    assert np.ptp(hz) / abs(hz[0]) < 1e-9
+    # And J2 does act: the full angular momentum vector turns.
+    h = np.cross(r_i, v_i)
+    assert np.linalg.norm(h[-1] - h[0]) / np.linalg.norm(h[0]) > 1e-6
+
+
+@pytest.mark.parametrize("lat_deg", [0.0, 45.0])
+def test_vertical_shot_comes_down_west_as_coriolis_predicts(lat_deg):
+    """Upward at v0 with no air: lands (4/3) w cos(lat) v0^3 / g^2 to the west (flat-Earth theory)."""
+    v0 = 500.0
+    lat, lon = np.radians(lat_deg), np.radians(30.0)
+    r0 = frames.geodetic_to_ecef(lat, lon, 0.0)
+    up = frames.enu_rotation(lat, lon)[2]
+    x0 = np.concatenate([r0 + up * 1e-3, v0 * up])[None, :]
+    crossing, _ = propagate_to_ground(x0)
+    enu = frames.ecef_to_enu(crossing.r[0], lat, lon)
+    # Effective gravity (gravity + centrifugal) along the vertical at the launch point.
+    g = -np.dot(acceleration(r0, np.zeros(3)), up)
+    expected_west = 4.0 / 3.0 * EARTH_ROTATION_RATE * np.cos(lat) * v0**3 / g**2
+    assert -enu[0] == pytest.approx(expected_west, rel=0.03)
+    assert abs(enu[1]) < 0.05 * expected_west + 1.0
+    assert crossing.time_s[0] == pytest.approx(2 * v0 / g, rel=0.01)
+
+
+def test_rk4_converges_at_fourth_order_and_meets_its_bound():
+    """Halving the step divides the error by about 16; 1 s steps are within 1 mm over 600 s."""
+    x0 = _ballistic_state()[None, :]
+    ends = {h: propagate(x0, 600.0, max_step_s=h)[0, :3] for h in (4.0, 2.0, 1.0, 0.5)}
+    e4 = np.linalg.norm(ends[4.0] - ends[0.5])
+    e2 = np.linalg.norm(ends[2.0] - ends[0.5])
+    e1 = np.linalg.norm(ends[1.0] - ends[0.5])
+    assert 10.0 < e4 / e2 < 20.0
+    assert e1 < 1e-3
+
+
+def test_adaptive_flight_to_the_ground_agrees_with_the_truth_integrator():
+    """The RK4 impact of a post-burnout state matches the DOP853 truth within 50 m."""
+    from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, design_flight
+
+    design = design_flight(39.0, 125.7, 300.0, azimuth_deg=90.0, range_km=900.0)
+    traj = design.trajectory
+    t0 = traj.t_burnout + 5.0
+    r, v = traj.state(t0)
+    crossing, _ = propagate_to_ground(np.concatenate([r, v])[None, :], inv_beta=1.0 / REENTRY_BALLISTIC_COEFFICIENT)
+    assert np.linalg.norm(crossing.r[0] - traj.r[-1]) < 50.0
+    assert t0 + crossing.time_s[0] == pytest.approx(traj.t_impact, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    "alt_m, rho_table",  # U.S. Standard Atmosphere 1976, tabulated densities
+    [(0, 1.2250), (5000, 0.73643), (11000, 0.36480), (20000, 0.088910), (32000, 0.013552),
+     (50000, 1.0269e-3), (70000, 8.2829e-5), (86000, 6.958e-6), (100000, 5.604e-7), (300000, 1.916e-11)],
+)
+def test_atmosphere_matches_the_1976_tables(alt_m, rho_table):
+    assert atmosphere.density(alt_m) == pytest.approx(rho_table, rel=0.01)
+    assert atmosphere.density_scalar(alt_m) == pytest.approx(rho_table, rel=0.01)
+
+
+def test_scalar_and_vectorized_accelerations_agree():
+    rng = np.random.default_rng(7)
+    for alt in (500.0, 15e3, 45e3, 90e3, 400e3):
+        r = frames.geodetic_to_ecef(rng.uniform(-1.2, 1.2), rng.uniform(-3, 3), alt)
+        v = rng.normal(size=3) * 2000.0
+        a_vec = acceleration(r, v, 1 / 5000.0)
+        a_sca = np.array(acceleration_scalar(np.concatenate([r, v]), 1 / 5000.0))
+        assert np.allclose(a_vec, a_sca, rtol=1e-6, atol=1e-6)
+
+
+def test_fast_altitude_is_close_to_geodetic_height():
+    rng = np.random.default_rng(3)
+    lat = rng.uniform(-1.5, 1.5, 200)
+    lon = rng.uniform(-3, 3, 200)
+    alt = rng.uniform(0, 1000e3, 200)
+    r = frames.geodetic_to_ecef(lat, lon, alt)
+    assert np.max(np.abs(fast_altitude(r) - alt)) < 30.0
+    assert np.max(np.abs(fast_altitude(frames.geodetic_to_ecef(lat, lon, 0.0)))) < 1e-6
+
+
+def test_kepler_arc_round_trip_and_minimum_energy():
+    R = frames.EARTH_MEAN_RADIUS
+    arc = kepler.arc_through_apogee(1000e3 / R, R + 500e3, R)
+    speed, gamma = kepler.burnout_for_arc(R, 1000e3 / R, R + 500e3, R)
+    assert speed == pytest.approx(arc.speed, rel=1e-6)
+    assert gamma == pytest.approx(arc.flight_path_angle, rel=1e-5)
+    # The minimum-energy arc of a range needs no more speed than any other arc of that range.
+    psi = 3000e3 / R
+    me_apogee = kepler.min_energy_apogee_radius(psi, R)
+    me_speed = kepler.arc_through_apogee(psi, me_apogee, R).speed
+    for apogee in (me_apogee * 0.98, me_apogee * 1.02):
+        assert kepler.arc_through_apogee(psi, apogee, R).speed > me_speed
+    assert kepler.min_energy_range_angle(me_speed, R) == pytest.approx(psi, rel=1e-6)
