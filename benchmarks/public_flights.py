@@ -58,7 +58,7 @@ def main() -> None:
         table.add_row(r["date"], r["missile"], f"{r['range_km']:.0f}", f"{r['apogee_km']:.0f}",
                       f"{r['reported_flight_time_s']:.0f}", f"{r['designed_flight_time_s']:.0f}",
                       f"{r['difference_pct']:+.1f}", r["class"], str(r["lofted"]), f"{r['design_time_s']:.2f}")
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":
