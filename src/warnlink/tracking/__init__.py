@@ -1,0 +1,1 @@
+"""Local tracking of one nation's sensor reports: filters, association, track management."""

@@ -1,0 +1,148 @@
+"""Motion models for filters: the truth side's ballistic dynamics plus a non-gravitational
+acceleration state, with the covariance carried along by the linearized dynamics.
+
+A track's state is 9-D in ECEF: position r, velocity v, and ``a``, the specific force
+that gravity, the Earth's rotation and nominal drag do not explain (thrust while a
+motor burns, the drag error of an uncertain ballistic coefficient, a manoeuvre).
+Each model says how ``a`` behaves:
+
+* ``BALLISTIC``: ``a`` decays to zero within seconds (Gauss-Markov, short time
+  constant) and the velocity takes a little white noise, more of it low in the
+  atmosphere where the true ballistic coefficient is not known.
+* ``BOOST``: ``a`` is a random walk driven by white jerk (thrust grows as propellant
+  burns and jumps at staging).
+
+Everything is vectorized over the leading axis (tracks, or tracks x models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from warnlink.frames import EARTH_ROTATION_RATE
+from warnlink.physics.atmosphere import density
+from warnlink.physics.dynamics import acceleration, fast_altitude
+from warnlink.physics.gravity import gravity_gradient_point_mass
+
+NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coefficient
+INV_BETA_RELATIVE_SIGMA = 0.5  # the true coefficient is known to within a factor of two
+DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent
+
+_OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
+_CENTRIFUGAL = -(_OMEGA_CROSS @ _OMEGA_CROSS)  # d(-w x (w x r))/dr
+
+
+@dataclass(frozen=True)
+class MotionModel:
+    """Parameters of one model of the non-gravitational acceleration ``a``."""
+
+    name: str
+    accel_time_constant_s: float  # inf: random walk; small: a is forced to 0
+    jerk_psd: float  # (m/s^3)^2 / Hz driving a
+    velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
+
+
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-4, velocity_psd=1e-4)
+BOOST = MotionModel("boost", accel_time_constant_s=np.inf, jerk_psd=25.0, velocity_psd=1e-2)
+
+
+def _derivative(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    r, v, a = x[:, :3], x[:, 3:6], x[:, 6:9]
+    dv = acceleration(r, v, NOMINAL_INV_BETA) + a
+    return np.concatenate([v, dv, -a * decay[:, None]], axis=1)
+
+
+def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray) -> np.ndarray:
+    """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` (n,) is 1/time-constant of a."""
+    k1 = _derivative(x, decay)
+    k2 = _derivative(x + 0.5 * dt * k1, decay)
+    k3 = _derivative(x + 0.5 * dt * k2, decay)
+    k4 = _derivative(x + dt * k3, decay)
+    return x + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def jacobian(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    """d(dx/dt)/dx (n, 9, 9): point-mass gravity gradient, frame terms, drag, coupling to a."""
+    n = x.shape[0]
+    r, v = x[:, :3], x[:, 3:6]
+    A = np.zeros((n, 9, 9))
+    eye = np.eye(3)
+    A[:, 0:3, 3:6] = eye
+    A[:, 3:6, 0:3] = gravity_gradient_point_mass(r) + _CENTRIFUGAL
+    A[:, 3:6, 3:6] = -2.0 * _OMEGA_CROSS
+    A[:, 3:6, 6:9] = eye
+    A[:, 6:9, 6:9] = -decay[:, None, None] * eye
+    # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|); density's
+    # dependence on altitude is left out (it matters only in the last seconds of flight).
+    k = 0.5 * density(fast_altitude(r)) * NOMINAL_INV_BETA
+    speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
+    A[:, 3:6, 3:6] -= k[:, None, None] * (
+        speed[:, None, None] * eye + v[:, :, None] * v[:, None, :] / speed[:, None, None]
+    )
+    return A
+
+
+def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionModel) -> np.ndarray:
+    """Discrete process noise (n, 9, 9) over dt for each state's model.
+
+    White jerk on ``a`` enters r, v, a as the integrated-random-walk blocks
+    [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
+    white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. The velocity noise grows
+    with the drag the nominal ballistic coefficient predicts, because the true coefficient
+    is uncertain by INV_BETA_RELATIVE_SIGMA.
+    """
+    n = x.shape[0]
+    if isinstance(models, MotionModel):
+        models = [models] * n
+    jerk = np.array([m.jerk_psd for m in models])
+    vel = np.array([m.velocity_psd for m in models])
+    drag = 0.5 * density(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
+    # A drag error of sigma persisting tau seconds acts like white noise of PSD 2 sigma^2 tau.
+    vel = vel + 2.0 * DRAG_ERROR_CORRELATION_S * (INV_BETA_RELATIVE_SIGMA * drag) ** 2
+    d2, d3, d4, d5 = dt**2, dt**3, dt**4, dt**5
+    blocks = np.zeros((n, 3, 3))
+    blocks[:, 0, 0] = jerk * d5 / 20.0 + vel * d3 / 3.0
+    blocks[:, 0, 1] = blocks[:, 1, 0] = jerk * d4 / 8.0 + vel * d2 / 2.0
+    blocks[:, 0, 2] = blocks[:, 2, 0] = jerk * d3 / 6.0
+    blocks[:, 1, 1] = jerk * d3 / 3.0 + vel * dt
+    blocks[:, 1, 2] = blocks[:, 2, 1] = jerk * d2 / 2.0
+    blocks[:, 2, 2] = jerk * dt
+    # The same block on each axis: Q[3i + j, 3k + j] = blocks[i, k].
+    return np.einsum("nik,jl->nijkl", blocks, np.eye(3)).reshape(n, 9, 9)
+
+
+def predict(x: np.ndarray, P: np.ndarray, dt: float, models: list[MotionModel] | MotionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Extended-Kalman prediction of 9-D states and covariances over dt (s), any sign.
+
+    The mean takes one RK4 step (sub-stepped to at most 2 s); the covariance the
+    second-order transition I + A dt + (A dt)^2 / 2 per sub-step plus process noise.
+    """
+    n = x.shape[0]
+    if isinstance(models, MotionModel):
+        models = [models] * n
+    decay = np.array([0.0 if not np.isfinite(m.accel_time_constant_s) else 1.0 / m.accel_time_constant_s for m in models])
+    steps = max(1, int(np.ceil(abs(dt) / 2.0)))
+    h = dt / steps
+    eye = np.eye(9)
+    for _ in range(steps):
+        Ah = jacobian(x, decay) * h
+        F = eye + Ah + 0.5 * Ah @ Ah
+        x = propagate_mean(x, h, decay)
+        P = F @ P @ np.swapaxes(F, 1, 2) + process_noise(x, abs(h), models)
+    return x, 0.5 * (P + np.swapaxes(P, 1, 2))
+
+
+def predict_kinematic(x6: np.ndarray, P6: np.ndarray, dt: float, model: MotionModel = BALLISTIC) -> tuple[np.ndarray, np.ndarray]:
+    """Prediction of 6-D position/velocity states (n, 6) and covariances (n, 6, 6).
+
+    For states shared between nations, which carry no acceleration: the 9-D model with
+    ``a`` = 0 and known to be 0.
+    """
+    n = x6.shape[0]
+    x = np.concatenate([x6, np.zeros((n, 3))], axis=1)
+    P = np.zeros((n, 9, 9))
+    P[:, :6, :6] = P6
+    x, P = predict(x, P, dt, model)
+    return x[:, :6], P[:, :6, :6]
