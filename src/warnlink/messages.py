@@ -30,9 +30,9 @@ class TrackReport(_Wire, tag="track"):
     state_ecef: list[float]  # 6: x, y, z (m), vx, vy, vz (m/s) in ECEF
     covariance: list[float]  # 21: upper triangle of the 6x6 covariance, row by row (SI)
     boost_probability: float  # probability that a motor is burning (0..1)
-    accel_ecef: list[float] = []  # 3: estimated thrust or unmodelled acceleration (m/s^2), if released
     initiated_ns: int  # when the track was confirmed: orders tracks for system track numbers
     updates: int  # measurements behind the track so far
+    accel_ecef: list[float] = []  # 3: estimated thrust or unmodelled acceleration (m/s^2), if released
     sensors: list[str] = []  # contributing sensor ids; empty where the release policy withholds them
     status: str = "active"  # "active" | "coasting" | "dropped"
     source_wall_ns: int = 0  # wall clock when the newest sensor report behind this state entered the origin node
