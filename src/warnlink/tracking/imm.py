@@ -1,0 +1,97 @@
+"""Interacting multiple model (IMM) filter over the 9-D track state, vectorized over tracks.
+
+Two models share the state (see :mod:`warnlink.tracking.motion`): ``BALLISTIC`` and
+``BOOST``. The IMM keeps one estimate per model and the probability of each model;
+mixing before every prediction lets a track ride through burnout and staging without
+losing lock, and the boost probability tells the rest of the node which phase the
+missile is in. Arrays: x (n, 2, 9), P (n, 2, 9, 9), mu (n, 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from warnlink.tracking import motion
+
+MODELS = (motion.BALLISTIC, motion.BOOST)
+BALLISTIC, BOOST = 0, 1
+MEAN_BOOST_REMAINING_S = 120.0  # expected time to burnout once a motor burns
+MEAN_COAST_BEFORE_IGNITION_S = 3000.0  # ignition after a coast is rare
+
+
+def transition(dt: float) -> np.ndarray:
+    """Model transition probabilities over dt: row = from, column = to."""
+    p_burnout = 1.0 - np.exp(-abs(dt) / MEAN_BOOST_REMAINING_S)
+    p_ignite = 1.0 - np.exp(-abs(dt) / MEAN_COAST_BEFORE_IGNITION_S)
+    return np.array([[1.0 - p_ignite, p_ignite], [p_burnout, 1.0 - p_burnout]])
+
+
+def mix_and_predict(x, P, mu, dt: float):
+    """IMM interaction followed by each model's prediction over dt.
+
+    Returns predicted per-model states, covariances and the predicted model probabilities.
+    """
+    n = x.shape[0]
+    if n == 0:
+        return x, P, mu
+    pi = transition(dt)
+    c = mu @ pi  # (n, 2) predicted model probabilities
+    c = np.maximum(c, 1e-300)
+    w = mu[:, :, None] * pi[None, :, :] / c[:, None, :]  # (n, from, to)
+    x0 = np.einsum("nij,nik->njk", w, x)  # (n, to, 9)
+    dx = x[:, :, None, :] - x0[:, None, :, :]  # (n, from, to, 9)
+    P0 = np.einsum("nij,nikl->njkl", w, P) + np.einsum(
+        "nij,nijk,nijl->njkl", w, dx, dx
+    )
+    flat_x = x0.reshape(n * 2, 9)
+    flat_P = P0.reshape(n * 2, 9, 9)
+    models = [MODELS[j] for _ in range(n) for j in range(2)]
+    xp, Pp = motion.predict(flat_x, flat_P, dt, models)
+    return xp.reshape(n, 2, 9), Pp.reshape(n, 2, 9, 9), c
+
+
+def combine(x, P, mu):
+    """Moment-matched single estimate (n, 9), (n, 9, 9) of the model mixture."""
+    xc = np.einsum("nj,njk->nk", mu, x)
+    dx = x - xc[:, None, :]
+    Pc = np.einsum("nj,njkl->nkl", mu, P) + np.einsum("nj,njk,njl->nkl", mu, dx, dx)
+    return xc, Pc
+
+
+def update(x, P, mu, z, h_fn, jac_fn, R, wrap):
+    """Update per model with measurements z (n, m); returns x, P, mu and the likelihoods.
+
+    ``h_fn(r (k, 3)) -> (k, m)`` predicts measurements from positions, ``jac_fn`` gives
+    d h / d r (k, m, 3), ``R`` (m, m) is the measurement noise and ``wrap`` maps
+    innovations into their principal range.
+    """
+    n = x.shape[0]
+    m = z.shape[1]
+    flat_x = x.reshape(n * 2, 9)
+    flat_P = P.reshape(n * 2, 9, 9)
+    H = np.zeros((n * 2, m, 9))
+    H[:, :, :3] = jac_fn(flat_x[:, :3])
+    nu = wrap(np.repeat(z, 2, axis=0) - h_fn(flat_x[:, :3]))
+    PHt = flat_P @ np.swapaxes(H, 1, 2)
+    S = H @ PHt + R
+    S_inv = np.linalg.inv(S)
+    K = PHt @ S_inv
+    x_new = flat_x + np.einsum("nij,nj->ni", K, nu)
+    IKH = np.eye(9) - K @ H
+    # Joseph form keeps the covariance symmetric positive definite.
+    P_new = IKH @ flat_P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2)
+    d2 = np.einsum("ni,nij,nj->n", nu, S_inv, nu)
+    log_like = -0.5 * (d2 + np.log(np.linalg.det(2.0 * np.pi * S)))
+    log_like = log_like.reshape(n, 2)
+    log_post = np.log(np.maximum(mu, 1e-300)) + log_like
+    log_post -= log_post.max(axis=1, keepdims=True)
+    post = np.exp(log_post)
+    post /= post.sum(axis=1, keepdims=True)
+    # Keep both models alive so that the filter can switch back.
+    post = np.clip(post, 1e-4, 1.0)
+    post /= post.sum(axis=1, keepdims=True)
+    return (
+        x_new.reshape(n, 2, 9),
+        0.5 * (P_new + np.swapaxes(P_new, 1, 2)).reshape(n, 2, 9, 9),
+        post,
+    )

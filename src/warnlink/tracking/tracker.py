@@ -1,0 +1,241 @@
+"""One nation's local multi-target tracker over its own radars' plots.
+
+Per scan: every track is mixed and predicted to the scan time (IMM), plots are gated
+against each track (chi-square, 3 dof), a global nearest-neighbour assignment
+(scipy's linear_sum_assignment on the Mahalanobis distance plus log|S|) pairs plots
+with tracks, assigned tracks are updated, and each unassigned plot starts a tentative
+track. A tentative track is confirmed after M hits among its first N scans and
+deleted after more than N - M misses, which is what rejects false plots; a confirmed
+track is dropped when it has not been updated for ``coast_limit_s`` or when its
+prediction is under the ground. Tracks live in arrays (struct of arrays), so every
+step is a handful of numpy calls whatever the number of tracks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from warnlink.messages import TrackReport, pack_covariance
+from warnlink.physics.dynamics import fast_altitude
+from warnlink.tracking import imm, radar_model
+from warnlink.tracking.radar_model import RadarSite
+
+GATE_CHI2_3DOF = 16.27  # 99.9 %
+INITIAL_SPEED_SIGMA = 3000.0  # m/s per axis: a new plot says nothing of velocity
+INITIAL_ACCEL_SIGMA = 40.0  # m/s^2 per axis
+TENTATIVE, CONFIRMED = 0, 1
+
+
+@dataclass
+class TrackerConfig:
+    confirm_hits: int = 3  # M
+    confirm_window: int = 5  # N
+    coast_limit_s: float = 60.0
+    gate_chi2: float = GATE_CHI2_3DOF
+
+
+@dataclass
+class _TrackMeta:
+    """Bookkeeping of one track that is not part of the filter state."""
+
+    serial: int
+    status: int
+    hits: int = 0
+    misses: int = 0
+    sensors: set[str] = field(default_factory=set)
+    last_update_t: float = 0.0
+    track_id: str | None = None
+    confirmed_t: float | None = None
+    updates: int = 0
+    updated_this_step: bool = False
+    source_wall_ns: int = 0
+
+
+class LocalTracker:
+    """Tracks one nation's radar plots; emits TrackReports for its confirmed tracks."""
+
+    def __init__(self, nation: str, epoch_ns: int, config: TrackerConfig | None = None):
+        self.nation = nation
+        self.epoch_ns = epoch_ns
+        self.config = config or TrackerConfig()
+        self.t = None  # time (scenario s) of every track's state
+        self.x = np.zeros((0, 2, 9))
+        self.P = np.zeros((0, 2, 9, 9))
+        self.mu = np.zeros((0, 2))
+        self.meta: list[_TrackMeta] = []
+        self._sites: dict[str, RadarSite] = {}
+        self._serial = 0
+        self._confirmed_count = 0
+        self.dropped: list[_TrackMeta] = []
+
+    # ------------------------------------------------------------------ inputs
+
+    def site_for(self, report) -> RadarSite:
+        site = self._sites.get(report.sensor_id)
+        if site is None:
+            site = RadarSite.from_geodetic(
+                report.sensor_id, report.site_lat_rad, report.site_lon_rad, report.site_alt_m,
+                (report.sigma_range_m, report.sigma_azimuth_rad, report.sigma_elevation_rad),
+            )
+            self._sites[report.sensor_id] = site
+        return site
+
+    def process_radar(self, report, wall_ns: int = 0) -> None:
+        """Take one radar scan's plots (a RadarReport)."""
+        t = (report.time_ns - self.epoch_ns) / 1e9
+        site = self.site_for(report)
+        z = np.array([[p.range_m, p.azimuth_rad, p.elevation_rad] for p in report.plots], float).reshape(-1, 3)
+        self.predict_to(t)
+        assigned_tracks, assigned_plots = self._assign(site, z)
+        if len(assigned_tracks):
+            self._update(site, assigned_tracks, z[assigned_plots])
+            for i in assigned_tracks:
+                m = self.meta[i]
+                m.hits += 1
+                m.updates += 1
+                m.sensors.add(site.sensor_id)
+                m.last_update_t = t
+                m.updated_this_step = True
+                m.source_wall_ns = max(m.source_wall_ns, wall_ns)
+        assigned = set(int(i) for i in assigned_tracks)
+        for i, m in enumerate(self.meta):
+            if i not in assigned and m.status == TENTATIVE and site.sensor_id in m.sensors:
+                m.misses += 1
+        unassigned_plots = np.setdiff1d(np.arange(len(z)), assigned_plots)
+        if len(unassigned_plots):
+            self._start_tracks(site, z[unassigned_plots], t, wall_ns)
+        self._manage(t)
+
+    # ------------------------------------------------------------------ filter steps
+
+    def predict_to(self, t: float) -> None:
+        """Mix and predict every track to scenario time t (backwards for a late report)."""
+        if self.t is None:
+            self.t = t
+            return
+        dt = t - self.t
+        if dt != 0.0 and len(self.meta):
+            self.x, self.P, self.mu = imm.mix_and_predict(self.x, self.P, self.mu, dt)
+        self.t = t
+
+    def _assign(self, site: RadarSite, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, m = len(self.meta), len(z)
+        if n == 0 or m == 0:
+            return np.zeros(0, int), np.zeros(0, int)
+        xc, Pc = imm.combine(self.x, self.P, self.mu)
+        H = radar_model.jacobian(site, xc[:, :3])
+        S = H @ Pc[:, :3, :3] @ np.swapaxes(H, 1, 2) + site.noise
+        S_inv = np.linalg.inv(S)
+        nu = radar_model.wrap_innovation(z[None, :, :] - radar_model.measure(site, xc[:, :3])[:, None, :])
+        d2 = np.einsum("nmi,nij,nmj->nm", nu, S_inv, nu)
+        cost = d2 + np.log(np.linalg.det(S))[:, None]
+        big = 1e12
+        cost = np.where(d2 < self.config.gate_chi2, cost, big)
+        rows, cols = linear_sum_assignment(cost)
+        keep = cost[rows, cols] < big
+        return rows[keep], cols[keep]
+
+    def _update(self, site: RadarSite, tracks: np.ndarray, z: np.ndarray) -> None:
+        x, P, mu = imm.update(
+            self.x[tracks], self.P[tracks], self.mu[tracks], z,
+            lambda r: radar_model.measure(site, r), lambda r: radar_model.jacobian(site, r),
+            site.noise, radar_model.wrap_innovation,
+        )
+        self.x[tracks], self.P[tracks], self.mu[tracks] = x, P, mu
+
+    def _start_tracks(self, site: RadarSite, z: np.ndarray, t: float, wall_ns: int) -> None:
+        r, cov = radar_model.plot_to_ecef(site, z)
+        k = len(z)
+        x = np.zeros((k, 2, 9))
+        x[:, :, :3] = r[:, None, :]
+        P = np.zeros((k, 2, 9, 9))
+        P[:, :, :3, :3] = cov[:, None]
+        P[:, :, 3:6, 3:6] = np.eye(3) * INITIAL_SPEED_SIGMA**2
+        P[:, :, 6:9, 6:9] = np.eye(3) * INITIAL_ACCEL_SIGMA**2
+        self.x = np.concatenate([self.x, x])
+        self.P = np.concatenate([self.P, P])
+        self.mu = np.concatenate([self.mu, np.full((k, 2), 0.5)])
+        for _ in range(k):
+            self._serial += 1
+            self.meta.append(_TrackMeta(self._serial, TENTATIVE, hits=1, sensors={site.sensor_id},
+                                        last_update_t=t, updates=1, source_wall_ns=wall_ns))
+
+    def _manage(self, t: float) -> None:
+        cfg = self.config
+        keep = np.ones(len(self.meta), bool)
+        alt = fast_altitude(imm.combine(self.x, self.P, self.mu)[0][:, :3]) if self.meta else np.zeros(0)
+        for i, m in enumerate(self.meta):
+            if m.status == TENTATIVE:
+                if m.hits >= cfg.confirm_hits:
+                    m.status = CONFIRMED
+                    self._confirmed_count += 1
+                    m.track_id = f"{self.nation}-T{self._confirmed_count}"
+                    m.confirmed_t = t
+                elif m.misses > cfg.confirm_window - cfg.confirm_hits:
+                    keep[i] = False
+            elif t - m.last_update_t > cfg.coast_limit_s or alt[i] < -1000.0:
+                keep[i] = False
+                self.dropped.append(m)
+        if not keep.all():
+            self.x, self.P, self.mu = self.x[keep], self.P[keep], self.mu[keep]
+            self.meta = [m for m, k in zip(self.meta, keep) if k]
+
+    # ------------------------------------------------------------------ outputs
+
+    def confirmed(self) -> list[int]:
+        return [i for i, m in enumerate(self.meta) if m.status == CONFIRMED]
+
+    def reports(self, only_updated: bool = True) -> list[TrackReport]:
+        """TrackReports of the confirmed tracks (updated since the last call), at the tracker's time.
+
+        Dropped tracks are reported once more with status "dropped".
+        """
+        out: list[TrackReport] = []
+        idx = self.confirmed()
+        if idx:
+            xc, Pc = imm.combine(self.x[idx], self.P[idx], self.mu[idx])
+            time_ns = self.epoch_ns + round(self.t * 1e9)
+            for k, i in enumerate(idx):
+                m = self.meta[i]
+                if only_updated and not m.updated_this_step:
+                    continue
+                out.append(self._report(m, xc[k], Pc[k], self.mu[i, imm.BOOST], time_ns, "active"))
+                m.updated_this_step = False
+        for m in self.dropped:
+            if m.track_id is not None:
+                time_ns = self.epoch_ns + round(self.t * 1e9)
+                out.append(TrackReport(
+                    origin=self.nation, track_id=m.track_id, time_ns=time_ns, state_ecef=[0.0] * 6,
+                    covariance=[0.0] * 21, boost_probability=0.0,
+                    initiated_ns=self.epoch_ns + round(m.confirmed_t * 1e9), updates=m.updates,
+                    sensors=sorted(m.sensors), status="dropped", source_wall_ns=m.source_wall_ns,
+                ))
+        self.dropped = []
+        return out
+
+    def _report(self, m: _TrackMeta, x: np.ndarray, P: np.ndarray, boost_p: float, time_ns: int, status: str) -> TrackReport:
+        return TrackReport(
+            origin=self.nation,
+            track_id=m.track_id,
+            time_ns=time_ns,
+            state_ecef=x[:6].tolist(),
+            covariance=pack_covariance(P[:6, :6]),
+            boost_probability=float(boost_p),
+            initiated_ns=self.epoch_ns + round(m.confirmed_t * 1e9),
+            updates=m.updates,
+            accel_ecef=x[6:9].tolist(),
+            sensors=sorted(m.sensors),
+            status=status,
+            source_wall_ns=m.source_wall_ns,
+        )
+
+    def estimates(self) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+        """(track id, 9-D state, covariance, boost probability) of the confirmed tracks."""
+        idx = self.confirmed()
+        if not idx:
+            return []
+        xc, Pc = imm.combine(self.x[idx], self.P[idx], self.mu[idx])
+        return [(self.meta[i].track_id, xc[k], Pc[k], float(self.mu[i, imm.BOOST])) for k, i in enumerate(idx)]
