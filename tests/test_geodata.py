@@ -139,6 +139,16 @@ def test_jpn_eez_area():
     assert 4.0e6 < eez_km2 + okinotori_km2 < 4.8e6, (eez_km2, okinotori_km2)
 
 
+def test_200_nmi_limit_is_geodesic_far_from_the_projection_centre(areas):
+    """Minamitorishima (24.29N 153.98E) is ~2000 km from the build's projection centre:
+    its EEZ disc must still reach 200 nmi (370.4 km), give or take the island's ~1 nmi size."""
+    (disc,) = [p for p in areas["jpn_eez"].geoms if p.contains(Point(155.0, 24.29))]
+    lon, lat = np.asarray(disc.exterior.coords).T
+    _, _, dist_m = GEOD.inv(np.full(lon.size, 153.98), np.full(lon.size, 24.29), lon, lat)
+    dist_nmi = dist_m / 1852.0
+    assert 199.0 < dist_nmi.min() and dist_nmi.max() < 203.0, (dist_nmi.min(), dist_nmi.max())
+
+
 def test_eez_excludes_land_and_eezs_do_not_overlap(areas):
     # Land is cut out at full resolution; only rounding to 1e-4 deg (~10 m) leaves slivers.
     assert area_km2(areas["jpn_eez"].intersection(areas["jpn_land"])) < 1.0
@@ -232,6 +242,12 @@ def test_load_area_out_of_range(tmp_path):
     ring = [[130.0, 30.0], [131.0, 30.0], [131.0, 95.0], [130.0, 30.0]]
     with pytest.raises(GeoDataError, match=r"lat\.geojson: coordinate \[131, 95\] out of range"):
         load_area(_write(tmp_path, "lat.geojson", _feature(ring)))
+
+
+def test_load_area_malformed_coordinates(tmp_path):
+    doc = {"type": "Polygon", "coordinates": [[130.0, 30.0], [131.0, 30.0]]}
+    with pytest.raises(GeoDataError, match=r"mal\.geojson: malformed Polygon"):
+        load_area(_write(tmp_path, "mal.geojson", doc))
 
 
 def test_load_area_not_geojson(tmp_path):
