@@ -31,11 +31,12 @@ equidistance line comes from a Voronoi diagram of coastline points spaced
 ``--spacing-km`` apart, in one azimuthal equidistant projection centred on the
 nation (distances between two coasts ~1500 km from its centre are ~1 % off,
 about 1 km on a 100 km strait); changing the spacing from 1 to 4 km moves the
-area by < 0.001 %.  Islands and
-their attribution are those of Natural Earth (de facto control): the
-southern Kuril Islands are Russia's, Takeshima/Dokdo is South Korea's, the
-Senkaku Islands are Japan's, and Okinotorishima is absent at 1:10m, so the
-EEZ around it (about 0.43 million km2, claimed by Japan, disputed) is missing.
+area by < 0.001 %.
+
+Islands and their attribution are those of Natural Earth (de facto control):
+the southern Kuril Islands are Russia's, Takeshima/Dokdo is South Korea's, the
+Senkaku Islands are Japan's, and Okinotorishima is absent at 1:10m, so the EEZ
+around it (about 0.43 million km2, claimed by Japan, disputed) is missing.
 
 TopoJSON is decoded here in a few lines of Python rather than with npm
 ``topojson-client``: the format is small (quantized, delta-encoded arcs plus a
