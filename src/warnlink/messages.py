@@ -1,0 +1,154 @@
+"""Wire types: every message warnlink puts on a network or in an archive, in one place.
+
+Messages are msgspec Structs, encoded as MessagePack. They are frozen, keyword-only,
+and decoding rejects unknown fields, wrong types and out-of-range values with an error
+that names the field. Each message carries ``schema_version``; a receiver refuses a
+version it does not speak instead of guessing.
+
+Sensor reports carry only what a sensor measures and knows about itself (where it is,
+how noisy it is), never the truth it measured. Plots are encoded as short arrays
+(``array_like``) because they are the bulk of the traffic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+SCHEMA_VERSION = 1
+
+NonEmptyStr = Annotated[str, Meta(min_length=1, max_length=64)]
+TimeNs = Annotated[int, Meta(ge=0)]  # UTC, integer nanoseconds since 1970-01-01
+NonNegative = Annotated[float, Meta(ge=0.0)]
+Azimuth = Annotated[float, Meta(ge=0.0, lt=2.0 * math.pi)]
+Elevation = Annotated[float, Meta(ge=-math.pi / 2, le=math.pi / 2)]
+Latitude = Annotated[float, Meta(ge=-math.pi / 2, le=math.pi / 2)]
+Longitude = Annotated[float, Meta(ge=-math.pi, le=math.pi)]
+Vec3 = tuple[float, float, float]
+
+
+class MessageError(ValueError):
+    """A message could not be decoded or failed validation; the text says why."""
+
+
+class _Wire(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base of all wire types."""
+
+
+class _Plot(_Wire, array_like=True):
+    """Base of plot types: encoded as a positional array."""
+
+
+def _check_finite(name: str, values) -> None:
+    if not all(math.isfinite(x) for x in values):
+        raise ValueError(f"{name} must be finite")
+
+
+class _Message(_Wire, kw_only=True, tag_field="kind"):
+    """Base of top-level messages: tagged, versioned."""
+
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported schema_version {self.schema_version} (this node speaks {SCHEMA_VERSION})"
+            )
+
+
+# --- Sensor reports ---------------------------------------------------------------------------
+
+
+class RadarPlot(_Plot, kw_only=True):
+    """One radar detection: range, azimuth (clockwise from north) and elevation in the site's ENU."""
+
+    range_m: NonNegative
+    azimuth_rad: Azimuth
+    elevation_rad: Elevation
+
+
+class RadarReport(_Message, kw_only=True, tag="radar_report"):
+    """The plots of one radar scan, stamped with the measurement time and the radar's own data."""
+
+    sensor_id: NonEmptyStr
+    nation: NonEmptyStr
+    time_ns: TimeNs  # when the scan measured
+    report_time_ns: TimeNs  # when the report left the radar (time_ns + latency)
+    site_ecef_m: Vec3
+    site_lat_rad: Latitude
+    site_lon_rad: Longitude
+    site_alt_m: float
+    sigma_range_m: NonNegative
+    sigma_azimuth_rad: NonNegative
+    sigma_elevation_rad: NonNegative
+    plots: list[RadarPlot]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.report_time_ns < self.time_ns:
+            raise ValueError("report_time_ns is earlier than time_ns")
+        _check_finite("site_ecef_m", self.site_ecef_m)
+        _check_finite("site_alt_m", (self.site_alt_m,))
+
+
+class LosPlot(_Plot, kw_only=True):
+    """One infrared detection: unit line of sight (ECEF) from the satellite toward the source."""
+
+    los_ecef: Vec3
+
+    def __post_init__(self) -> None:
+        norm = math.sqrt(sum(x * x for x in self.los_ecef))
+        if not abs(norm - 1.0) <= 1e-6:
+            raise ValueError(f"los_ecef must be a unit vector (norm {norm})")
+
+
+class IRReport(_Message, kw_only=True, tag="ir_report"):
+    """The detections of one infrared frame of a satellite, with its position and noise."""
+
+    sensor_id: NonEmptyStr
+    nation: NonEmptyStr
+    time_ns: TimeNs
+    report_time_ns: TimeNs
+    satellite_ecef_m: Vec3
+    sigma_los_rad: NonNegative
+    plots: list[LosPlot]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.report_time_ns < self.time_ns:
+            raise ValueError("report_time_ns is earlier than time_ns")
+        _check_finite("satellite_ecef_m", self.satellite_ecef_m)
+
+
+SensorReport = RadarReport | IRReport
+
+# --- Encoding ---------------------------------------------------------------------------------
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODERS: dict[Any, msgspec.msgpack.Decoder] = {}
+T = TypeVar("T")
+
+
+def encode(obj: msgspec.Struct) -> bytes:
+    """MessagePack bytes of a wire object (deterministic for equal objects)."""
+    return _ENCODER.encode(obj)
+
+
+def decode(data: bytes, type_: type[T], name: str | None = None) -> T:
+    """Decode and validate bytes as ``type_``; raise :class:`MessageError` naming the problem."""
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        decoder = _DECODERS[type_] = msgspec.msgpack.Decoder(type_)
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError as exc:  # ValidationError is a subclass
+        name = name or getattr(type_, "__name__", None) or str(type_)
+        raise MessageError(f"invalid {name}: {exc}") from exc
+
+
+def decode_sensor_report(data: bytes) -> RadarReport | IRReport:
+    """Decode one :data:`SensorReport` (radar or infrared) from MessagePack bytes."""
+    return decode(data, SensorReport, "SensorReport")
