@@ -460,3 +460,16 @@ def test_invalid_sensor_named():
         simulate_sensors([radar(p_detect=1.5)], [], 10.0, EPOCH_NS, 1)
     with pytest.raises(ValueError, match="duplicate sensor id"):
         simulate_sensors([radar(), radar()], [], 10.0, EPOCH_NS, 1)
+
+
+def test_noise_and_detection_independent_between_launches():
+    cfg = radar(sigma_range_m=30.0, sigma_azimuth_mrad=1.0, sigma_elevation_mrad=1.0, p_detect=0.5)
+    targets = [fixed_target("A", at_aer(70.0, 25.0, 400e3)), fixed_target("B", at_aer(71.0, 25.0, 400e3))]
+    run = simulate_sensors([cfg], targets, N_SCANS, EPOCH_NS, 12)
+    a, b = radar_plots(run, "A"), radar_plots(run, "B")
+    both = np.intersect1d(a[:, 0], b[:, 0])
+    # Detections independent: P(both) = p^2.
+    assert abs(len(both) - 0.25 * N_SCANS) < 4.0 * math.sqrt(N_SCANS * 0.25 * 0.75)
+    ea = a[np.isin(a[:, 0], both), 1] - 400e3
+    eb = b[np.isin(b[:, 0], both), 1] - 400e3
+    assert abs(np.corrcoef(ea, eb)[0, 1]) < 4.0 / math.sqrt(len(both))
