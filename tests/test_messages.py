@@ -109,3 +109,14 @@ def test_los_must_be_unit_vector():
 def test_not_msgpack_rejected():
     with pytest.raises(MessageError, match="invalid SensorReport"):
         decode_sensor_report(b"\xc1garbage")
+
+
+def test_non_finite_position_rejected():
+    raw = msgspec.msgpack.decode(encode(radar_report()))
+    raw["site_ecef_m"] = [1.0, float("nan"), 2.0]
+    with pytest.raises(MessageError, match="site_ecef_m must be finite"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+    raw = msgspec.msgpack.decode(encode(ir_report()))
+    raw["satellite_ecef_m"] = [float("inf"), float("-inf"), 0.0]
+    with pytest.raises(MessageError, match="satellite_ecef_m must be finite"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))

@@ -43,7 +43,8 @@ class _Plot(_Wire, array_like=True):
 
 
 def _check_finite(name: str, values) -> None:
-    if not all(math.isfinite(x) for x in values):
+    # NaN and infinities survive a sum (inf - inf is NaN); finite coordinates cannot overflow it.
+    if not math.isfinite(sum(values)):
         raise ValueError(f"{name} must be finite")
 
 
