@@ -473,3 +473,19 @@ def test_noise_and_detection_independent_between_launches():
     ea = a[np.isin(a[:, 0], both), 1] - 400e3
     eb = b[np.isin(b[:, 0], both), 1] - 400e3
     assert abs(np.corrcoef(ea, eb)[0, 1]) < 4.0 / math.sqrt(len(both))
+
+
+def test_noise_across_the_zenith_stays_a_valid_direction():
+    """Elevation noise past 90 degrees reads as the opposite azimuth, not as an invalid angle."""
+    cfg = radar(sigma_elevation_mrad=2.0, sigma_azimuth_mrad=0.0, sigma_range_m=0.0)
+    target = at_aer(45.0, 89.95, 200e3)
+    run = simulate_sensors([cfg], [fixed_target("T", target)], 400.0, EPOCH_NS, 13)
+    p = radar_plots(run)
+    assert len(p) == 400
+    assert np.all((p[:, 2] >= 0) & (p[:, 2] < 2 * math.pi)) and np.all(p[:, 3] <= math.pi / 2)
+    flipped = np.abs(p[:, 2] - math.radians(225.0)) < 1e-9
+    assert 0 < flipped.sum() < 400  # some went over the top
+    # Every plot names a point within a few sigma of the target (in the vertical plane).
+    enu = frames.aer_to_enu(p[:, 2], p[:, 3], p[:, 1])
+    truth = frames.aer_to_enu(math.radians(45.0), math.radians(89.95), 200e3)
+    assert np.linalg.norm(enu - truth, axis=1).max() < 200e3 * 5 * 2e-3

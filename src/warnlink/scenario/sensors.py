@@ -241,11 +241,18 @@ def _wrap_two_pi(angle):
     return np.where(wrapped >= TWO_PI, 0.0, wrapped)
 
 
+def _false_counts(rng: np.random.Generator, rate: float, n_scans: int) -> np.ndarray:
+    """Number of false plots in each of n_scans scans: Poisson with mean ``rate``."""
+    return rng.poisson(rate, n_scans) if rate > 0 else np.zeros(n_scans, int)
+
+
 def _time_ns(times: np.ndarray, epoch_ns: int) -> np.ndarray:
     return epoch_ns + np.rint(times * 1e9).astype(np.int64)
 
 
-def _group_by_scan(rng: np.random.Generator, scan: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+def _group_by_scan(
+    rng: np.random.Generator, scan: np.ndarray
+) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """Shuffle plots within each scan; return the order and (scan, start, stop) of each group."""
     order = np.lexsort((rng.random(scan.size), scan))
     scan_sorted = scan[order]
@@ -298,7 +305,7 @@ def _simulate_radar(
 
     # False plots: uniform in range, in the azimuth sector and in the elevation band.
     fa = streams.stream(_STREAM_FALSE)
-    counts = fa.poisson(cfg.false_alarm_rate, times.size) if cfg.false_alarm_rate > 0 else np.zeros(times.size, int)
+    counts = _false_counts(fa, cfg.false_alarm_rate, times.size)
     n_false = int(counts.sum())
     sector = min(half_width, math.pi)
     false = np.stack(
@@ -388,7 +395,8 @@ def _earth_disk_directions(rng: np.random.Generator, observer: np.ndarray, n: in
         cos_t = 1.0 - rng.random(m) * (1.0 - cos_max)
         sin_t = np.sqrt(1.0 - cos_t**2)
         phi = rng.uniform(0.0, TWO_PI, m)
-        d = cos_t[:, None] * centre + sin_t[:, None] * (np.cos(phi)[:, None] * p1 + np.sin(phi)[:, None] * p2)
+        across = np.cos(phi)[:, None] * p1 + np.sin(phi)[:, None] * p2
+        d = cos_t[:, None] * centre + sin_t[:, None] * across
         ds = d / scale
         b = ds @ a
         meets = (b < 0) & (b * b - np.einsum("ij,ij->i", ds, ds) * (a @ a - 1.0) >= 0)
@@ -411,9 +419,8 @@ def _simulate_ir(
     times = _scan_times(streams.stream(_STREAM_PHASE), cfg.revisit_s, duration_s)
     cand = _candidates(times, trajectories, streams, 2, boost_only=True)
 
-    visible = (frames.altitude(cand.r) >= cfg.min_altitude_km * 1e3) & frames.segment_clears_ellipsoid(
-        satellite, cand.r
-    )
+    high = frames.altitude(cand.r) >= cfg.min_altitude_km * 1e3
+    visible = high & frames.segment_clears_ellipsoid(satellite, cand.r)
     hit = visible & (cand.uniform < cfg.p_detect)
     los = _unit(cand.r[hit] - satellite)
     # Isotropic angular noise: sigma along each of two axes perpendicular to the line of
@@ -423,7 +430,7 @@ def _simulate_ir(
     measured = _unit(los + sigma * (normal[:, :1] * e1 + normal[:, 1:2] * e2))
 
     fa = streams.stream(_STREAM_FALSE)
-    counts = fa.poisson(cfg.false_alarm_rate, times.size) if cfg.false_alarm_rate > 0 else np.zeros(times.size, int)
+    counts = _false_counts(fa, cfg.false_alarm_rate, times.size)
     false = _earth_disk_directions(fa, satellite, int(counts.sum()))
 
     plots = np.concatenate([measured, false])
