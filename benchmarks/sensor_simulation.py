@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--missiles must be >= 0 and --duration-s > 0")
 
     if args.scenario:
-        sensors, flights, duration_s = load_scenario(args.scenario)
+        try:
+            sensors, flights, duration_s = load_scenario(args.scenario)
+        except NotImplementedError as exc:
+            parser.exit(2, f"{parser.prog}: {exc}\n")
     else:
         sensors, duration_s = theatre_sensors(), args.duration_s
         flights = synthetic_flights(args.missiles, duration_s, args.seed)
