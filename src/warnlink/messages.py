@@ -1,99 +1,238 @@
-"""Wire types: everything a node sends or receives, in one place, versioned.
+"""Wire types: every message warnlink puts on a network or in an archive, in one place.
 
-msgspec Structs encoded as MessagePack. Absolute times are UTC integer nanoseconds
-(``*_ns``); other quantities are SI, with the unit in the name where it is not
-obvious. Decoding rejects unknown fields, so a malformed or foreign message fails
-loudly at the edge instead of deep inside a node.
+Messages are msgspec Structs, encoded as MessagePack. They are frozen, keyword-only,
+and decoding rejects unknown fields, wrong types and out-of-range values with an error
+that names the field. Each message carries ``schema_version``; a receiver refuses a
+version it does not speak instead of guessing.
+
+Sensor reports carry only what a sensor measures and knows about itself (where it is,
+how noisy it is), never the truth it measured. Plots are encoded as short arrays
+(``array_like``) because they are the bulk of the traffic.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Annotated, Any, TypeVar
+
 import msgspec
 import numpy as np
+from msgspec import Meta
 
 SCHEMA_VERSION = 1
 
+NonEmptyStr = Annotated[str, Meta(min_length=1, max_length=64)]
+TimeNs = Annotated[int, Meta(ge=0)]  # UTC, integer nanoseconds since 1970-01-01
+NonNegative = Annotated[float, Meta(ge=0.0)]
+Azimuth = Annotated[float, Meta(ge=0.0, lt=2.0 * math.pi)]
+Elevation = Annotated[float, Meta(ge=-math.pi / 2, le=math.pi / 2)]
+Latitude = Annotated[float, Meta(ge=-math.pi / 2, le=math.pi / 2)]
+Longitude = Annotated[float, Meta(ge=-math.pi, le=math.pi)]
+Vec3 = tuple[float, float, float]
 
-class _Wire(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
+
+class MessageError(ValueError):
+    """A message could not be decoded or failed validation; the text says why."""
 
 
-# --------------------------------------------------------------------------- shared between nations
+class _Wire(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base of all wire types."""
 
 
-class TrackReport(_Wire, tag="track"):
+class _Plot(_Wire, array_like=True):
+    """Base of plot types: encoded as a positional array."""
+
+
+def _check_finite(name: str, values) -> None:
+    # NaN and infinities survive a sum (inf - inf is NaN); finite coordinates cannot overflow it.
+    if not math.isfinite(sum(values)):
+        raise ValueError(f"{name} must be finite")
+
+
+class _Message(_Wire, kw_only=True, tag_field="kind"):
+    """Base of top-level messages: tagged, versioned."""
+
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported schema_version {self.schema_version} (this node speaks {SCHEMA_VERSION})"
+            )
+
+
+# --- Sensor reports ---------------------------------------------------------------------------
+
+
+class RadarPlot(_Plot, kw_only=True):
+    """One radar detection: range, azimuth (clockwise from north) and elevation in the site's ENU."""
+
+    range_m: NonNegative
+    azimuth_rad: Azimuth
+    elevation_rad: Elevation
+
+
+class RadarReport(_Message, kw_only=True, tag="radar_report"):
+    """The plots of one radar scan, stamped with the measurement time and the radar's own data."""
+
+    sensor_id: NonEmptyStr
+    nation: NonEmptyStr
+    time_ns: TimeNs  # when the scan measured
+    report_time_ns: TimeNs  # when the report left the radar (time_ns + latency)
+    site_ecef_m: Vec3
+    site_lat_rad: Latitude
+    site_lon_rad: Longitude
+    site_alt_m: float
+    sigma_range_m: NonNegative
+    sigma_azimuth_rad: NonNegative
+    sigma_elevation_rad: NonNegative
+    plots: list[RadarPlot]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.report_time_ns < self.time_ns:
+            raise ValueError("report_time_ns is earlier than time_ns")
+        _check_finite("site_ecef_m", self.site_ecef_m)
+        _check_finite("site_alt_m", (self.site_alt_m,))
+
+
+class LosPlot(_Plot, kw_only=True):
+    """One infrared detection: unit line of sight (ECEF) from the satellite toward the source."""
+
+    los_ecef: Vec3
+
+    def __post_init__(self) -> None:
+        norm = math.sqrt(sum(x * x for x in self.los_ecef))
+        if not abs(norm - 1.0) <= 1e-6:
+            raise ValueError(f"los_ecef must be a unit vector (norm {norm})")
+
+
+class IRReport(_Message, kw_only=True, tag="ir_report"):
+    """The detections of one infrared frame of a satellite, with its position and noise."""
+
+    sensor_id: NonEmptyStr
+    nation: NonEmptyStr
+    time_ns: TimeNs
+    report_time_ns: TimeNs
+    satellite_ecef_m: Vec3
+    sigma_los_rad: NonNegative
+    plots: list[LosPlot]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.report_time_ns < self.time_ns:
+            raise ValueError("report_time_ns is earlier than time_ns")
+        _check_finite("satellite_ecef_m", self.satellite_ecef_m)
+
+
+SensorReport = RadarReport | IRReport
+
+
+# --- Shared between nations -------------------------------------------------------------------
+
+
+class TrackReport(_Message, kw_only=True, tag="track_report"):
     """One nation's local track of one object, as released to its partners."""
 
-    origin: str  # nation that made the track
-    track_id: str  # unique within the origin, e.g. "ROK-T3"
-    time_ns: int  # UTC time of the state
+    origin: NonEmptyStr  # nation that made the track
+    track_id: NonEmptyStr  # unique within the origin, e.g. "ROK-T3"
+    time_ns: TimeNs  # UTC time of the state
     state_ecef: list[float]  # 6: x, y, z (m), vx, vy, vz (m/s) in ECEF
     covariance: list[float]  # 21: upper triangle of the 6x6 covariance, row by row (SI)
-    boost_probability: float  # probability that a motor is burning (0..1)
-    initiated_ns: int  # when the track was confirmed: orders tracks for system track numbers
-    updates: int  # measurements behind the track so far
-    accel_ecef: list[float] = []  # 3: estimated thrust or unmodelled acceleration (m/s^2), if released
+    boost_probability: Annotated[float, Meta(ge=0.0, le=1.0)]  # a motor is burning
+    initiated_ns: TimeNs  # when the track was confirmed: orders tracks for system track numbers
+    updates: Annotated[int, Meta(ge=0)]  # measurements behind the track so far
+    accel_ecef: list[float] = []  # 3: thrust or unmodelled acceleration (m/s^2), if released
     sensors: list[str] = []  # contributing sensor ids; empty where the release policy withholds them
-    status: str = "active"  # "active" | "coasting" | "dropped"
-    source_wall_ns: int = 0  # wall clock when the newest sensor report behind this state entered the origin node
+    status: str = "active"  # "active" | "dropped"
+    source_wall_ns: int = 0  # wall clock when the newest sensor report behind it entered the origin node
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.state_ecef) != 6 or len(self.covariance) != 21:
+            raise ValueError("state_ecef needs 6 values and covariance 21")
+        if self.accel_ecef and len(self.accel_ecef) != 3:
+            raise ValueError("accel_ecef needs 3 values")
+        _check_finite("state_ecef", self.state_ecef)
+        _check_finite("covariance", self.covariance)
+        if self.status not in ("active", "dropped"):
+            raise ValueError(f"status {self.status!r} is not active or dropped")
 
 
-class LaunchEvent(_Wire, tag="launch"):
+class LaunchEvent(_Message, kw_only=True, tag="launch_event"):
     """A launch seen by infrared before any radar track: approximate time and place."""
 
-    origin: str
-    event_id: str
-    time_ns: int  # estimated launch time
-    lat_rad: float
-    lon_rad: float
-    sigma_position_m: float
-    sigma_time_s: float
-    detected_ns: int  # first detection
+    origin: NonEmptyStr
+    event_id: NonEmptyStr
+    time_ns: TimeNs  # estimated launch time
+    lat_rad: Latitude
+    lon_rad: Longitude
+    sigma_position_m: NonNegative
+    sigma_time_s: NonNegative
+    detected_ns: TimeNs  # first detection
     sensors: list[str] = []
     source_wall_ns: int = 0
 
 
-class AlertNotice(_Wire, tag="alert"):
+class AlertNotice(_Message, kw_only=True, tag="alert_notice"):
     """A warning issued, updated or cancelled by the nation that owns the area (CAP inside)."""
 
-    origin: str
-    alert_id: str
+    origin: NonEmptyStr
+    alert_id: NonEmptyStr
     msg_type: str  # "Alert" | "Update" | "Cancel"
-    area_id: str
+    area_id: NonEmptyStr
     kind: str  # "impact" | "overflight"
-    system_track_id: str
-    probability: float
+    system_track_id: NonEmptyStr
+    probability: Annotated[float, Meta(ge=0.0, le=1.0)]
     expected_ns: int  # expected impact or overflight time
-    sent_ns: int
+    sent_ns: TimeNs
     cap_xml: str
 
 
 WireBody = TrackReport | LaunchEvent | AlertNotice
 KIND_OF = {TrackReport: "tracks", LaunchEvent: "launch", AlertNotice: "alert"}
 
-_encoder = msgspec.msgpack.Encoder()
-_wire_decoder = msgspec.msgpack.Decoder(WireBody)
+# --- Encoding ---------------------------------------------------------------------------------
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODERS: dict[Any, msgspec.msgpack.Decoder] = {}
+T = TypeVar("T")
 
 
 def encode(obj: msgspec.Struct) -> bytes:
-    return _encoder.encode(obj)
+    """MessagePack bytes of a wire object (deterministic for equal objects)."""
+    return _ENCODER.encode(obj)
 
 
-def decode_wire(data: bytes) -> WireBody:
-    """Decode a body shared between nations; raises msgspec.ValidationError/DecodeError."""
-    return _wire_decoder.decode(data)
+def decode(data: bytes, type_: type[T], name: str | None = None) -> T:
+    """Decode and validate bytes as ``type_``; raise :class:`MessageError` naming the problem."""
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        decoder = _DECODERS[type_] = msgspec.msgpack.Decoder(type_)
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError as exc:  # ValidationError is a subclass
+        name = name or getattr(type_, "__name__", None) or str(type_)
+        raise MessageError(f"invalid {name}: {exc}") from exc
+
+
+def decode_sensor_report(data: bytes) -> RadarReport | IRReport:
+    """Decode one :data:`SensorReport` (radar or infrared) from MessagePack bytes."""
+    return decode(data, SensorReport, "SensorReport")
+
+
+def decode_wire(data: bytes) -> TrackReport | LaunchEvent | AlertNotice:
+    """Decode a message shared between nations; raise :class:`MessageError` naming the problem."""
+    return decode(data, WireBody, "wire message")
 
 
 def pack_covariance(P) -> list[float]:
     """Upper triangle (21 floats) of a symmetric 6x6 covariance."""
-    P = np.asarray(P, float)
-    iu = np.triu_indices(6)
-    return P[iu].tolist()
+    return np.asarray(P, float)[np.triu_indices(6)].tolist()
 
 
 def unpack_covariance(values) -> np.ndarray:
     """Symmetric 6x6 covariance from its upper triangle."""
     P = np.zeros((6, 6))
-    iu = np.triu_indices(6)
-    P[iu] = values
+    P[np.triu_indices(6)] = values
     return P + np.triu(P, 1).T

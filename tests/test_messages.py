@@ -1,0 +1,122 @@
+"""Wire types: round trips and validation at decode."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import pytest
+
+from warnlink.messages import (
+    SCHEMA_VERSION,
+    IRReport,
+    LosPlot,
+    MessageError,
+    RadarPlot,
+    RadarReport,
+    decode_sensor_report,
+    encode,
+)
+
+
+def radar_report(**overrides) -> RadarReport:
+    fields = dict(
+        sensor_id="ROK-R1",
+        nation="ROK",
+        time_ns=1_702_859_040_000_000_000,
+        report_time_ns=1_702_859_040_200_000_000,
+        site_ecef_m=(-3.0e6, 4.0e6, 3.7e6),
+        site_lat_rad=math.radians(36.4),
+        site_lon_rad=math.radians(127.4),
+        site_alt_m=150.0,
+        sigma_range_m=30.0,
+        sigma_azimuth_rad=1e-3,
+        sigma_elevation_rad=1e-3,
+        plots=[
+            RadarPlot(range_m=412_345.5, azimuth_rad=0.3, elevation_rad=0.12),
+            RadarPlot(range_m=12_000.0, azimuth_rad=6.2, elevation_rad=-0.01),
+        ],
+    )
+    fields.update(overrides)
+    return RadarReport(**fields)
+
+
+def ir_report(**overrides) -> IRReport:
+    los = (0.6, -0.8, 0.0)
+    fields = dict(
+        sensor_id="USA-IR1",
+        nation="USA",
+        time_ns=1_702_859_041_000_000_000,
+        report_time_ns=1_702_859_041_000_000_000,
+        satellite_ecef_m=(-27.1e6, 32.3e6, 0.0),
+        sigma_los_rad=50e-6,
+        plots=[LosPlot(los_ecef=los)],
+    )
+    fields.update(overrides)
+    return IRReport(**fields)
+
+
+def test_round_trip_radar_and_ir():
+    for report in (radar_report(), ir_report()):
+        data = encode(report)
+        back = decode_sensor_report(data)
+        assert type(back) is type(report)
+        assert back == report
+        assert back.schema_version == SCHEMA_VERSION
+        assert encode(back) == data
+
+
+def test_unknown_field_rejected_with_clear_error():
+    raw = msgspec.msgpack.decode(encode(radar_report()))
+    raw["true_launch_id"] = "M1"
+    with pytest.raises(MessageError, match="SensorReport.*unknown field `true_launch_id`"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+
+
+def test_extra_element_in_plot_rejected():
+    raw = msgspec.msgpack.decode(encode(radar_report()))
+    raw["plots"][0].append(1.0)
+    with pytest.raises(MessageError, match=r"plots\[0\]"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"kind": "track_report"}, "Invalid value 'track_report'"),
+        ({"schema_version": 2}, "unsupported schema_version 2"),
+        ({"time_ns": "yesterday"}, "Expected `int`, got `str` - at `\\$.time_ns`"),
+        ({"report_time_ns": 1}, "report_time_ns is earlier than time_ns"),
+        ({"sigma_range_m": -1.0}, "sigma_range_m"),
+        ({"site_ecef_m": [1.0, 2.0]}, "site_ecef_m"),
+        ({"plots": [[1.0, 7.0, 0.0]]}, r"plots\[0\]"),  # azimuth outside [0, 2pi)
+    ],
+)
+def test_invalid_radar_report_named(change, message):
+    raw = msgspec.msgpack.decode(encode(radar_report()))
+    raw.update(change)
+    with pytest.raises(MessageError, match=message):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+
+
+def test_los_must_be_unit_vector():
+    raw = msgspec.msgpack.decode(encode(ir_report()))
+    raw["plots"] = [[[0.6, -0.8, 0.1]]]
+    with pytest.raises(MessageError, match="unit vector"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+
+
+def test_not_msgpack_rejected():
+    with pytest.raises(MessageError, match="invalid SensorReport"):
+        decode_sensor_report(b"\xc1garbage")
+
+
+def test_non_finite_position_rejected():
+    raw = msgspec.msgpack.decode(encode(radar_report()))
+    raw["site_ecef_m"] = [1.0, float("nan"), 2.0]
+    with pytest.raises(MessageError, match="site_ecef_m must be finite"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
+    raw = msgspec.msgpack.decode(encode(ir_report()))
+    raw["satellite_ecef_m"] = [float("inf"), float("-inf"), 0.0]
+    with pytest.raises(MessageError, match="satellite_ecef_m must be finite"):
+        decode_sensor_report(msgspec.msgpack.encode(raw))
