@@ -124,6 +124,19 @@ def test_tangent_plane_to_lat_lon_is_exact_to_a_metre_at_3000_km():
     assert np.abs(lon - ref_lon).max() * 6.4e6 < 1.0
 
 
+def test_displaced_tracks_follow_the_geodesic():
+    rng = np.random.default_rng(4)
+    lat, lon = np.radians(rng.uniform(-60, 60, 200)), np.radians(rng.uniform(-180, 180, 200))
+    az = rng.uniform(0.0, 2.0 * np.pi, 200)
+    for dist_m, tol_m in [(50e3, 10.0), (100e3, 40.0), (200e3, 300.0)]:
+        d_lat, d_lon = geo.displaced_tracks_rad(lat, lon, az, np.full(200, dist_m), np.array([1.0, -1.0]))
+        for row, sign in [(0, 1.0), (1, -1.0)]:
+            ref_lat, ref_lon = frames.geodesic_direct(lat, lon, az + (sign < 0) * np.pi, np.full(200, dist_m))
+            d_lon_rad = np.angle(np.exp(1j * (d_lon[row] - ref_lon)))
+            err_m = np.hypot(d_lat[row] - ref_lat, d_lon_rad * np.cos(lat)) * 6.371e6
+            assert err_m.max() < tol_m
+
+
 # -- overflight -------------------------------------------------------------------------------
 
 def equator_track(n=201):

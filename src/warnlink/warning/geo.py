@@ -33,9 +33,11 @@ def ecef_to_lat_lon_rad(r) -> tuple[np.ndarray, np.ndarray]:
     r = np.asarray(r, float)
     x, y, z = r[..., 0], r[..., 1], r[..., 2]
     p = np.hypot(x, y)
-    theta = np.arctan2(z * _A, p * _B)
-    st, ct = np.sin(theta), np.cos(theta)
-    lat = np.arctan2(z + _EP2 * _B * st**3, p - _E2 * _A * ct**3)
+    # parametric latitude theta: tan(theta) = z a / (p b); sin and cos without trigonometry
+    zb, pb = z * _A, p * _B
+    inv = 1.0 / np.hypot(zb, pb)
+    st, ct = zb * inv, pb * inv
+    lat = np.arctan2(z + (_EP2 * _B) * (st * st * st), p - (_E2 * _A) * (ct * ct * ct))
     return lat, np.arctan2(y, x)
 
 
@@ -58,20 +60,24 @@ def wrap_lon_deg(lon_deg, centre_deg: float) -> np.ndarray:
     return np.mod(np.asarray(lon_deg, float) - centre_deg + 180.0, 360.0) + centre_deg - 180.0
 
 
-def offset_lat_lon_rad(lat_rad, lon_rad, azimuth_rad, distance_m):
-    """Point reached from (lat, lon) by ``distance_m`` along initial azimuth (spherical direct).
+def displaced_tracks_rad(lat_rad, lon_rad, azimuth_rad, sigma_m, z):
+    """Tracks (K, n) displaced from points (n,) by z_k * sigma_i along azimuths (n,).
 
-    Uses the Gaussian mean radius sqrt(M N) at the start point: for the tens of kilometres
-    of a lateral track offset the error is well under 1% of the offset.
+    A second-order expansion of the direct geodesic problem on the ellipsoid (z and z^2
+    terms with per-point coefficients), so the (K, n) work is a few multiply-adds, not
+    trigonometry: within 30 m of the WGS84 geodesic at 100 km, 250 m at 200 km (tested),
+    small beside any lateral sigma that large.
     """
     lat = np.asarray(lat_rad, float)
     m, n = radii_of_curvature_m(lat)
-    delta = np.asarray(distance_m, float) / np.sqrt(m * n)
-    sl, cl = np.sin(lat), np.cos(lat)
-    sd, cd = np.sin(delta), np.cos(delta)
-    lat2 = np.arcsin(np.clip(sl * cd + cl * sd * np.cos(azimuth_rad), -1.0, 1.0))
-    lon2 = lon_rad + np.arctan2(np.sin(azimuth_rad) * sd * cl, cd - sl * np.sin(lat2))
-    return lat2, lon2
+    east = np.asarray(sigma_m, float) * np.sin(azimuth_rad)
+    north = np.asarray(sigma_m, float) * np.cos(azimuth_rad)
+    tan_lat, cos_lat = np.tan(lat), np.cos(lat)
+    z = np.asarray(z, float)[:, None]
+    z2 = z * z
+    out_lat = lat + z * (north / m) - z2 * (east * east * tan_lat / (2.0 * n * n))
+    out_lon = lon_rad + z * (east / (n * cos_lat)) + z2 * (east * north * tan_lat / (n * n * cos_lat))
+    return out_lat, out_lon
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def impact_probabilities(mean_lat_rad, mean_lon_rad, cov_en_m2, area, n_samples:
     live = distance_to_bounds_m(lat, lon, area) <= QUICK_REJECT_SIGMA * sigma_max_m
     if not live.any():
         return result
-    offsets = np.einsum("nj,tij->tni", _Z2[:n_samples], _sqrt_factors(cov[live]))  # (T, n, 2)
+    offsets = _Z2[:n_samples] @ np.swapaxes(_sqrt_factors(cov[live]), -1, -2)  # (T, n, 2) east, north
     s_lat, s_lon = geo.enu_offsets_to_lat_lon_rad(
         offsets[..., 0], offsets[..., 1], lat[live, None], lon[live, None]
     )
@@ -161,21 +161,27 @@ def overflight_probability(ground_track_lat_rad, ground_track_lon_rad, lateral_s
         raise ValueError("lateral_sigma_m must be finite and non-negative")
     lon_deg = _track_lon_deg(lon, area.centre_lon_deg)
     lat_deg = np.degrees(lat)
-    reach_deg = np.degrees(QUICK_REJECT_SIGMA * sigma_m.max() / _MEAN_RADIUS_M)
-    lon_reach = reach_deg / max(np.cos(np.radians(np.abs(lat_deg).max())), 0.05)
-    b = area.bounds_deg
-    if (lon_deg.min() - lon_reach > b[2] or lon_deg.max() + lon_reach < b[0]
-            or lat_deg.min() - reach_deg > b[3] or lat_deg.max() + reach_deg < b[1]):
-        return 0.0, None
     # heading from neighbouring points in the local east/north metric; cross-track to the right
     d_north = np.gradient(lat)
     d_east = np.gradient(np.radians(lon_deg)) * np.cos(lat)
     cross_az = np.arctan2(d_east, d_north) + 0.5 * np.pi
+    # keep only the stretch of track whose 6-sigma reach can touch the area's bounding box
+    reach_deg = np.degrees(QUICK_REJECT_SIGMA * sigma_m / _MEAN_RADIUS_M) + 1e-9
+    lon_reach = reach_deg / np.maximum(np.cos(lat), 0.05)
+    b = area.bounds_deg
+    near = ((lon_deg + lon_reach >= b[0]) & (lon_deg - lon_reach <= b[2])
+            & (lat_deg + reach_deg >= b[1]) & (lat_deg - reach_deg <= b[3]))
+    if not near.any():
+        return 0.0, None
+    keep = np.flatnonzero(near)  # widened by one point: a segment may cross the box edge
+    start, stop = max(keep[0] - 1, 0), min(keep[-1] + 2, lat.size)
+    lat, lon_deg, sigma_m, cross_az = (v[start:stop] for v in (lat, lon_deg, sigma_m, cross_az))
+    if lat.size == 1:
+        lat, lon_deg, sigma_m, cross_az = (np.repeat(v, 2) for v in (lat, lon_deg, sigma_m, cross_az))
     z = _stratified_normal(n_samples)
     if sigma_m.max() == 0.0:
         z = np.zeros(1)
-    s_lat, s_lon = geo.offset_lat_lon_rad(lat[None], np.radians(lon_deg)[None], cross_az[None],
-                                          z[:, None] * sigma_m[None])
+    s_lat, s_lon = geo.displaced_tracks_rad(lat, np.radians(lon_deg), cross_az, sigma_m, z)
     s_lat_deg, s_lon_deg = np.degrees(s_lat), np.degrees(s_lon)
     lines = shapely.linestrings(np.stack([s_lon_deg, s_lat_deg], axis=-1))
     hits = shapely.intersects(area.geometry, lines)
@@ -185,7 +191,7 @@ def overflight_probability(ground_track_lat_rad, ground_track_lon_rad, lateral_s
     candidates = {hit_idx[0], hit_idx[-1], hit_idx[np.argmin(np.abs(z[hit_idx]))]}
     firsts = [_first_crossing_segment(s_lon_deg[k], s_lat_deg[k], area) for k in sorted(candidates)]
     firsts = [f for f in firsts if f is not None]
-    return float(hits.mean()), (min(firsts) if firsts else None)
+    return float(hits.mean()), (start + min(firsts) if firsts else None)
 
 
 def truth_impact_in_area(impact_lat_rad: float, impact_lon_rad: float, area) -> bool:
