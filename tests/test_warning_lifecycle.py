@@ -186,3 +186,28 @@ def test_expected_time_in_utc():
 def test_sender_must_be_cap_safe():
     with pytest.raises(ValueError):
         AlertManager("JPN", [EEZ], "bad sender,id")
+
+
+def test_assess_track_feeds_the_manager_end_to_end():
+    from warnlink.warning import assess_track, lateral_sigma_profile_m
+
+    # a missile from the Korean peninsula eastward over northern Japan, impact in the Pacific
+    t = np.linspace(300.0, 1300.0, 201)
+    g_lat = np.radians(np.linspace(40.0, 40.5, 201))
+    g_lon = np.radians(np.linspace(128.0, 150.0, 201))
+    land = Area(id="JPN-N", nation="JPN", geometry=box(139.5, 38.5, 142.0, 41.6),
+                warn=("impact", "overflight"), name="northern Japan")
+    sea = Area(id="JPN-PAC", nation="JPN", geometry=box(148.0, 38.0, 153.0, 43.0), name="Pacific EEZ")
+    cov = np.diag([20e3**2, 10e3**2])
+    sigma = lateral_sigma_profile_m(g_lat, g_lon, cov)
+    assert sigma[0] == 0.0 and sigma[-1] == pytest.approx(10e3, rel=0.05)  # heading ~east: cross = north
+    pred = assess_track("T9", [land, sea], g_lat[-1], g_lon[-1], cov, 1300.0, 6.0, g_lat, g_lon, t)
+    assert pred.impact_probability["JPN-PAC"] > 0.99
+    assert pred.impact_probability["JPN-N"] == 0.0
+    assert pred.overflight_probability["JPN-N"] == 1.0
+    entry_s = 300.0 + 1000.0 * (139.5 - 128.0) / 22.0  # the mean track enters at 139.5E
+    assert pred.overflight_time_s["JPN-N"] == pytest.approx(entry_s, abs=10.0)
+    m = AlertManager("JPN", [land, sea], SENDER)
+    events = m.step(300.0, [pred])
+    assert sorted((e.area_id, e.kind, e.msg_type) for e in events) == [
+        ("JPN-N", "overflight", "Alert"), ("JPN-PAC", "impact", "Alert")]

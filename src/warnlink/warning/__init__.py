@@ -1,6 +1,7 @@
 """Warning: threat probabilities per area, alert lifecycle, CAP 1.2 messages."""
 
 from warnlink.warning.areas import Area, AreaError, areas_from_config, load_geojson_geometry
+from warnlink.warning.assess import assess_track, lateral_sigma_profile_m
 from warnlink.warning.cap import to_cap_xml, write_cap
 from warnlink.warning.geo import Ellipse
 from warnlink.warning.lifecycle import (
@@ -22,6 +23,7 @@ from warnlink.warning.probability import (
 
 __all__ = [
     "AlertEvent", "AlertManager", "Area", "AreaError", "Ellipse", "LifecycleConfig",
+    "assess_track", "lateral_sigma_profile_m",
     "MessageRef", "TrackPrediction", "alert_id_for", "area_hit_by_truth", "areas_from_config",
     "impact_probabilities", "impact_probability", "load_geojson_geometry",
     "overflight_probability", "to_cap_xml", "truth_impact_in_area", "truth_overflight_entry_s",
