@@ -211,3 +211,10 @@ def test_assess_track_feeds_the_manager_end_to_end():
     events = m.step(300.0, [pred])
     assert sorted((e.area_id, e.kind, e.msg_type) for e in events) == [
         ("JPN-N", "overflight", "Alert"), ("JPN-PAC", "impact", "Alert")]
+
+
+def test_bad_probabilities_are_sanitised_not_fatal():
+    m = manager()
+    assert m.step(0.0, [pred(float("nan"))]) == []
+    (alert,) = impact_events(m.step(1.0, [pred(1.7)]))
+    assert alert.probability == 1.0

@@ -172,7 +172,7 @@ def to_cap_xml(event: AlertEvent, status: str = "Exercise", sender_name: str | N
     sub(info, "expires", cap_datetime(end_ns + int(EXPIRES_AFTER_S * 1e9)))
     sub(info, "senderName", sender_name or f"warnlink {event.nation} missile warning")
     headline, description, instruction = _texts(event)
-    sub(info, "headline", headline)
+    sub(info, "headline", headline if len(headline) <= 160 else headline[:157] + "...")  # CAP: < 160
     sub(info, "description", description)
     sub(info, "instruction", instruction)
     params = [

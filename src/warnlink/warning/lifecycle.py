@@ -20,6 +20,8 @@ a Cancel because the missile came down, the thread is closed for good.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from warnlink.warning.geo import Ellipse
 from warnlink.warning.probability import truth_impact_in_area
 
 ALERT, UPDATE, CANCEL = "Alert", "Update", "Cancel"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -173,6 +176,10 @@ class AlertManager:
             return None
         probs = pred.impact_probability if kind == "impact" else pred.overflight_probability
         p = float(probs.get(area.id, 0.0))
+        if not math.isfinite(p) or not 0.0 <= p <= 1.0:
+            log.warning("track %s area %s %s: probability %r is not in [0, 1]; taken as %s",
+                        key[0], area.id, kind, p, 0.0 if not math.isfinite(p) else min(max(p, 0.0), 1.0))
+            p = 0.0 if not math.isfinite(p) else min(max(p, 0.0), 1.0)
         expected_s = pred.impact_time_s if kind == "impact" else pred.overflight_time_s.get(area.id)
         emit = lambda msg_type, reason: self._emit(  # noqa: E731
             thread, key, area, kind, pred, msg_type, p, expected_s, reason, t_s, now_ns)

@@ -87,6 +87,10 @@ def impact_probabilities(mean_lat_rad, mean_lon_rad, cov_en_m2, area, n_samples:
     lat = np.atleast_1d(np.asarray(mean_lat_rad, float))
     lon = np.atleast_1d(np.asarray(mean_lon_rad, float))
     cov = np.asarray(cov_en_m2, float).reshape(-1, 2, 2)
+    if not (lat.ndim == 1 and lat.shape == lon.shape and cov.shape[0] == lat.shape[0]):
+        raise ValueError(f"impact means {lat.shape}, {lon.shape} and covariances {cov.shape} do not match")
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
+        raise ValueError("impact mean latitude/longitude is not finite")
     result = np.zeros(lat.shape[0])
     sigma_max_m = np.sqrt(np.clip(np.linalg.eigvalsh(cov)[:, -1], 0.0, None))
     live = distance_to_bounds_m(lat, lon, area) <= QUICK_REJECT_SIGMA * sigma_max_m
