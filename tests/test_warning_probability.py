@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.stats import ncx2, norm
-from shapely.geometry import Polygon, box
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from warnlink import frames
 from warnlink.warning import geo
@@ -182,3 +182,12 @@ def test_truth_helpers():
     assert not truth_impact_in_area(0.0, np.radians(137.0), area)
     assert area_hit_by_truth(area, "impact", 0.0, np.radians(135.5), 480.0) == (True, 480.0)
     assert area_hit_by_truth(area, "overflight", 0.0, lon[-1], 500.0, lat, lon, times)[0]
+
+
+def test_multipolygon_is_the_sum_of_its_disjoint_parts():
+    parts = [geodesic_circle(LAT0, LON0 + np.radians(dx), 18e3, n=180) for dx in (-0.5, 0.0, 0.6)]
+    multi = Area(id="M", nation="JPN", geometry=MultiPolygon(parts))
+    cov = np.array([[6e8, 2e8], [2e8, 3e8]])
+    p_parts = [impact_probability(LAT0, LON0, cov, part) for part in parts]
+    assert impact_probability(LAT0, LON0, cov, multi) == pytest.approx(sum(p_parts), abs=1e-12)
+    assert all(p > 0.01 for p in p_parts)
