@@ -74,7 +74,8 @@ def _simplified_ring(polygon) -> np.ndarray:
     ring = polygon.exterior
     tolerance_deg = 1e-4
     while len(ring.coords) > MAX_POLYGON_POINTS:
-        ring = shapely.Polygon(polygon.exterior).simplify(tolerance_deg, preserve_topology=True).exterior
+        shell = shapely.Polygon(polygon.exterior)
+        ring = shell.simplify(tolerance_deg, preserve_topology=True).exterior
         tolerance_deg *= 2.0
     if len(ring.coords) < 4:
         ring = polygon.envelope.exterior
@@ -111,8 +112,8 @@ def _texts(event: AlertEvent) -> tuple[str, str, str]:
         if event.ellipse is not None:
             e = event.ellipse
             description += (f" The predicted impact point is "
-                            f"{lat_lon_text(e.centre_lat_deg, e.centre_lon_deg)}; it lies with {100 * e.confidence:.0f}% "
-                            f"confidence within an ellipse of {e.semi_major_m / 1e3:.0f} by "
+                            f"{lat_lon_text(e.centre_lat_deg, e.centre_lon_deg)}; it lies with "
+                            f"{100 * e.confidence:.0f}% confidence within an ellipse of {e.semi_major_m / 1e3:.0f} by "
                             f"{e.semi_minor_m / 1e3:.0f} km (semi-axes).")
         instruction = ("Take shelter now in a sturdy building or underground. If there is no "
                        "building nearby, take cover or lie flat and protect your head. Stay "
@@ -185,8 +186,10 @@ def to_cap_xml(event: AlertEvent, status: str = "Exercise", sender_name: str | N
                    ("expectedTimeSigmaS", f"{event.expected_time_sigma_s:.1f}")]
     if event.ellipse is not None:
         e = event.ellipse
-        params += [("impactLatDeg", f"{e.centre_lat_deg:.4f}"), ("impactLonDeg", f"{e.centre_lon_deg:.4f}"),
-                   ("ellipseSemiMajorM", f"{e.semi_major_m:.0f}"), ("ellipseSemiMinorM", f"{e.semi_minor_m:.0f}"),
+        params += [("impactLatDeg", f"{e.centre_lat_deg:.4f}"),
+                   ("impactLonDeg", f"{e.centre_lon_deg:.4f}"),
+                   ("ellipseSemiMajorM", f"{e.semi_major_m:.0f}"),
+                   ("ellipseSemiMinorM", f"{e.semi_minor_m:.0f}"),
                    ("ellipseMajorAzimuthDeg", f"{e.major_azimuth_deg:.1f}"),
                    ("ellipseConfidence", f"{e.confidence:.2f}")]
     for name, value in params:

@@ -125,7 +125,8 @@ class AlertManager:
     def __init__(self, nation: str, areas: Iterable[Area], sender_id: str,
                  epoch_utc_ns: int = 0, config: LifecycleConfig | None = None) -> None:
         if not sender_id or re.search(r"[\s,<&]", sender_id):
-            raise ValueError(f"sender_id {sender_id!r} must be non-empty, without spaces, ',', '<' or '&' (CAP)")
+            raise ValueError(f"sender_id {sender_id!r}: CAP wants it non-empty, "
+                             "without spaces, ',', '<' or '&'")
         self.nation = nation
         self.sender_id = sender_id
         self.epoch_utc_ns = int(epoch_utc_ns)
@@ -177,9 +178,10 @@ class AlertManager:
         probs = pred.impact_probability if kind == "impact" else pred.overflight_probability
         p = float(probs.get(area.id, 0.0))
         if not math.isfinite(p) or not 0.0 <= p <= 1.0:
+            fixed = min(max(p, 0.0), 1.0) if math.isfinite(p) else 0.0
             log.warning("track %s area %s %s: probability %r is not in [0, 1]; taken as %s",
-                        key[0], area.id, kind, p, 0.0 if not math.isfinite(p) else min(max(p, 0.0), 1.0))
-            p = 0.0 if not math.isfinite(p) else min(max(p, 0.0), 1.0)
+                        key[0], area.id, kind, p, fixed)
+            p = fixed
         expected_s = pred.impact_time_s if kind == "impact" else pred.overflight_time_s.get(area.id)
         emit = lambda msg_type, reason: self._emit(  # noqa: E731
             thread, key, area, kind, pred, msg_type, p, expected_s, reason, t_s, now_ns)
@@ -191,7 +193,8 @@ class AlertManager:
             return None
         if not thread.active:
             if p >= area.threshold and t_s - thread.cancelled_t_s >= cfg.rearm_hold_s:
-                return emit(ALERT, f"probability {p:.2f} reached the alert threshold {area.threshold:.2f}")
+                return emit(ALERT, f"probability {p:.2f} reached the alert threshold "
+                                   f"{area.threshold:.2f}")
             return None
 
         low = area.threshold * cfg.hysteresis

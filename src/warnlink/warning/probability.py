@@ -79,7 +79,8 @@ def distance_to_bounds_m(lat_rad, lon_rad, area: Area) -> np.ndarray:
     return 2.0 * _MEAN_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def impact_probabilities(mean_lat_rad, mean_lon_rad, cov_en_m2, area, n_samples: int = N_SAMPLES_DEFAULT) -> np.ndarray:
+def impact_probabilities(mean_lat_rad, mean_lon_rad, cov_en_m2, area,
+                         n_samples: int = N_SAMPLES_DEFAULT) -> np.ndarray:
     """P(impact in area) for T predictions at once: means (T,) rad, covariances (T, 2, 2) m^2."""
     if not 1 <= n_samples <= N_SAMPLES_MAX:
         raise ValueError(f"n_samples must be in [1, {N_SAMPLES_MAX}], not {n_samples}")
@@ -88,7 +89,8 @@ def impact_probabilities(mean_lat_rad, mean_lon_rad, cov_en_m2, area, n_samples:
     lon = np.atleast_1d(np.asarray(mean_lon_rad, float))
     cov = np.asarray(cov_en_m2, float).reshape(-1, 2, 2)
     if not (lat.ndim == 1 and lat.shape == lon.shape and cov.shape[0] == lat.shape[0]):
-        raise ValueError(f"impact means {lat.shape}, {lon.shape} and covariances {cov.shape} do not match")
+        raise ValueError(f"impact means {lat.shape}, {lon.shape} and covariances {cov.shape} "
+                         "do not match")
     if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
         raise ValueError("impact mean latitude/longitude is not finite")
     result = np.zeros(lat.shape[0])
@@ -132,7 +134,9 @@ def _first_crossing_segment(lon_deg: np.ndarray, lat_deg: np.ndarray, area: Area
     idx = np.flatnonzero(near)
     if idx.size == 0:
         return None
-    coords = np.stack([np.stack([a_lon[idx], a_lat[idx]], -1), np.stack([b_lon[idx], b_lat[idx]], -1)], 1)
+    starts = np.stack([a_lon[idx], a_lat[idx]], -1)
+    ends = np.stack([b_lon[idx], b_lat[idx]], -1)
+    coords = np.stack([starts, ends], 1)  # (segments, 2 points, lon/lat)
     hit = shapely.intersects(area.geometry, shapely.linestrings(coords))
     return int(idx[np.argmax(hit)]) if hit.any() else None
 
@@ -226,7 +230,8 @@ def truth_overflight_entry_s(track_lat_rad, track_lon_rad, track_times_s, area) 
         return float(times[i])
     part = segment.intersection(area.geometry)
     coords = shapely.get_coordinates(part)
-    fraction = min(segment.project(shapely.Point(c), normalized=True) for c in coords) if len(coords) else 0.0
+    fractions = [segment.project(shapely.Point(c), normalized=True) for c in coords]
+    fraction = min(fractions) if fractions else 0.0
     return float(times[i] + fraction * (times[i + 1] - times[i]))
 
 
