@@ -191,3 +191,25 @@ def test_multipolygon_is_the_sum_of_its_disjoint_parts():
     p_parts = [impact_probability(LAT0, LON0, cov, part) for part in parts]
     assert impact_probability(LAT0, LON0, cov, multi) == pytest.approx(sum(p_parts), abs=1e-12)
     assert all(p > 0.01 for p in p_parts)
+
+
+def test_areas_from_scenario_config(tmp_path):
+    import json
+
+    from warnlink.scenario.config import AreaConfig
+    from warnlink.warning.areas import AreaError, areas_from_config
+
+    (tmp_path / "a.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {
+            "type": "Polygon", "coordinates": [[[130, 30], [131, 30], [131, 31], [130, 31], [130, 30]]]}}]}))
+    configs = [AreaConfig(id="G", nation="JPN", geojson="a.geojson", warn=["impact", "overflight"]),
+               AreaConfig(id="P", nation="ROK", polygon=[[126, 34], [129, 34], [129, 38]], threshold=0.05)]
+    g, p = areas_from_config(configs, tmp_path)
+    assert g.bounds_deg == (130.0, 30.0, 131.0, 31.0) and g.warn == ("impact", "overflight")
+    assert p.threshold == 0.05 and p.name == "P"
+    with pytest.raises(AreaError, match="'X'"):
+        areas_from_config([AreaConfig(id="X", nation="JPN", geojson="missing.geojson")], tmp_path)
+    with pytest.raises(AreaError, match="threshold"):
+        Area(id="T", nation="JPN", geometry=box(0, 0, 1, 1), threshold=0.0)
+    bowtie = Area(id="B", nation="JPN", geometry=Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]))
+    assert bowtie.geometry.is_valid and bowtie.geometry.area == pytest.approx(0.5)
