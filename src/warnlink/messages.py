@@ -181,7 +181,7 @@ class AlertNotice(_Message, kw_only=True, tag="alert_notice"):
     alert_id: NonEmptyStr
     msg_type: str  # "Alert" | "Update" | "Cancel"
     area_id: NonEmptyStr
-    kind: str  # "impact" | "overflight"
+    alert_kind: str  # "impact" | "overflight"
     system_track_id: NonEmptyStr
     probability: Annotated[float, Meta(ge=0.0, le=1.0)]
     expected_ns: int  # expected impact or overflight time

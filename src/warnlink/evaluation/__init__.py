@@ -1,0 +1,1 @@
+"""Evaluation: records of a run, metrics against the truth, reports."""
