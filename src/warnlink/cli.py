@@ -60,5 +60,112 @@ def fly(
     Console().print(table)
 
 
+def _load(path):
+    """Load a scenario file or exit 2 with its one-line error."""
+    from warnlink.scenario.loader import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def run(
+    scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file."),
+    out: str = typer.Option(..., "--out", help="Run directory (metrics.json, alerts/, archive/)."),
+    transport: str = typer.Option("nats", help="nats (a real nats-server started for the run) or memory."),
+    until_s: Optional[float] = typer.Option(None, help="Stop at this scenario time (s) instead of the scenario's end."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+) -> None:
+    """Run every nation's node over a scenario, as fast as the machine allows, and measure it."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from warnlink.runner import TRANSPORTS, RunError, RunOptions, run_scenario
+    from warnlink.scenario.world import WorldError
+
+    if transport not in TRANSPORTS:
+        fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+    if until_s is not None and not until_s > 0:
+        fail(f"--until-s {until_s}: must be > 0")
+    scenario = _load(scenario_path)
+    options = RunOptions(transport=transport, until_s=until_s)
+    try:
+        if quiet:
+            result = run_scenario(scenario, Path(out), options)
+        else:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          TextColumn("t = {task.completed:.0f} / {task.total:.0f} s"), TimeElapsedColumn(),
+                          console=err_console, transient=True) as bar:
+                task = bar.add_task(f"{scenario.config.scenario.name} over {transport}",
+                                    total=scenario.config.scenario.duration_s)
+                result = run_scenario(scenario, Path(out), options,
+                                      progress=lambda t, total: bar.update(task, completed=t, total=total))
+    except (WorldError, RunError) as exc:
+        fail(str(exc))
+    if not quiet:
+        from warnlink.summary import print_summary
+
+        print_summary(result.metrics, Console())
+        Console().print(f"run directory: {result.out_dir}  (wall {result.wall_s:.1f} s, "
+                        f"{result.sim_s / max(result.wall_s, 1e-9):.1f}x real time)")
+
+
+@app.command()
+def replay(run_dir: str = typer.Argument(..., metavar="RUN_DIR", help="A directory written by `warnlink run`.")) -> None:
+    """Rebuild every node's system tracks from the run's archive and compare them with the run."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from warnlink.replay import ReplayError, replay_run
+
+    try:
+        results = replay_run(Path(run_dir))
+    except ReplayError as exc:
+        fail(str(exc))
+    table = Table(title=f"Replay of {run_dir}")
+    for col in ("node", "steps", "messages", "refused", "system track samples", "same ids", "max position diff (m)"):
+        table.add_column(col)
+    ok = True
+    for nation, r in results.items():
+        same = "-" if r.ids_match is None else ("yes" if r.ids_match else "NO")
+        diff = "-" if r.max_position_diff_m is None else f"{r.max_position_diff_m:.3g}"
+        table.add_row(nation, str(r.steps), str(r.messages), str(r.refused), str(len(r.samples)), same, diff)
+        ok &= r.ids_match is not False and (r.max_position_diff_m or 0.0) < 1.0
+    Console().print(table)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    scenario_path: Optional[str] = typer.Argument(None, metavar="[SCENARIO.toml]", help="Default: the packaged demo.toml."),
+    speed: float = typer.Option(1.0, help="Scenario seconds per wall-clock second."),
+    port: int = typer.Option(8321, help="Dashboard port on --host (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Dashboard address."),
+    transport: str = typer.Option("nats", help="nats or memory."),
+    out: Optional[str] = typer.Option(None, help="Where the runs go (default: a temporary directory)."),
+) -> None:
+    """Run the three-nation demo in real time (or --speed N) with the live dashboard, until Ctrl-C."""
+    from pathlib import Path
+
+    from warnlink.demo import default_scenario_path, main_demo
+    from warnlink.runner import TRANSPORTS
+
+    if not speed > 0:
+        fail(f"--speed {speed}: must be > 0")
+    if not 0 <= port <= 65535:
+        fail(f"--port {port}: not a TCP port")
+    if transport not in TRANSPORTS:
+        fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+    scenario = _load(scenario_path or default_scenario_path())
+    console = Console()
+    main_demo(scenario, speed=speed, host=host, port=port, transport=transport,
+              out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False))
+
+
 def main() -> None:
     app()

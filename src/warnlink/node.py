@@ -1,0 +1,320 @@
+"""One nation's node: its sensors in, its tracks out, everyone's tracks fused, warnings issued.
+
+Data flows one way through a node, one scenario step at a time, driven by the runner:
+
+1. :meth:`Node.sense` takes the nation's own sensor reports (radar plots to the local
+   tracker, infrared frames to the launch detector);
+2. :meth:`Node.outgoing` collects what the node releases this step (its TrackReports,
+   LaunchEvents and the AlertNotices of the previous step), seals each (Ed25519,
+   per-origin sequence number), archives and audits it, and hands the bytes to the
+   runner to publish; its own tracks go straight into its fusion;
+3. :meth:`Node.receive` verifies each partner message (signature, subject, sequence,
+   time window) and feeds the valid ones to fusion; rejections are counted and
+   audited, never raised;
+4. :meth:`Node.think` fuses every track into system tracks, predicts impact and launch
+   points and the class, decides warnings for the nation's own areas, writes each
+   warning as CAP 1.2 XML under ``OUT/alerts/`` and queues it as an AlertNotice.
+
+Everything the node holds is recorded in a :class:`NodeRecord` for metrics and reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from warnlink import frames
+from warnlink.archive import ArchiveEntry, ArchiveWriter
+from warnlink.evaluation.records import AlertSample, NodeRecord, PredictionSample, SystemTrackSample
+from warnlink.exchange.audit import AuditLog
+from warnlink.exchange.envelope import Rejected, Sealer, Verifier
+from warnlink.exchange.transport import subject_for
+from warnlink.fusion import Fusion
+from warnlink.messages import AlertNotice, IRReport, LaunchEvent, RadarReport, TrackReport
+from warnlink.prediction import classify_track, estimate_launch_point, predict_impacts
+from warnlink.tracking.launch_detect import LaunchDetector
+from warnlink.tracking.tracker import LocalTracker
+from warnlink.warning import AlertManager, assess_track, to_cap_xml
+from warnlink.warning.lifecycle import TrackPrediction
+
+log = logging.getLogger(__name__)
+
+KIND_OF_BODY = {TrackReport: "tracks", LaunchEvent: "launch", AlertNotice: "alert"}
+BOOSTING = 0.5  # boost probability above which a track is taken to be under thrust
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """How often a node predicts, and when it holds a track to have come down."""
+
+    prediction_interval_s: float = 2.0  # impact prediction cadence while far from impact
+    prediction_interval_near_s: float = 1.0  # ... and in the last ``near_impact_s``
+    near_impact_s: float = 120.0
+    ended_margin_s: float = 5.0  # a vanished track whose impact time has passed by this much has ended
+    launch_point_max_age_s: float = 200.0  # estimate the launch point only from boost-phase states this young
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One sealed message ready to publish."""
+
+    kind: str
+    subject: str
+    seq: int
+    msg_id: str
+    data: bytes
+
+
+@dataclass
+class _TrackState:
+    """What a node remembers of one system track between steps."""
+
+    first_t_s: float
+    launch: object | None = None  # LaunchPointEstimate
+    last_prediction: object | None = None  # ImpactPrediction
+    last_prediction_t_s: float = -math.inf
+    classification: object | None = None
+    apogee_m: float = 0.0
+    ended: bool = False
+
+
+@dataclass
+class NodeCounters:
+    sensor_reports: int = 0
+    sent: int = 0
+    received: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+class Node:
+    """One nation's node (see the module docstring for the flow)."""
+
+    def __init__(self, nation: str, *, partners: list[str], areas, epoch_ns: int, sealer: Sealer,
+                 verifier: Verifier, out_dir: Path, config: NodeConfig | None = None,
+                 seed: int = 0, sensor_sites: dict | None = None) -> None:
+        self.nation = nation
+        self.partners = list(partners)
+        self.epoch_ns = int(epoch_ns)
+        self.config = config or NodeConfig()
+        self.seed = seed
+        self.tracker = LocalTracker(nation, epoch_ns)
+        self.launch_detector = LaunchDetector(nation, epoch_ns)
+        self.fusion = Fusion(nation)
+        self.areas = [a for a in areas if a.nation == nation]
+        self.alerts = AlertManager(nation, self.areas, sender_id=f"warnlink.{nation}", epoch_utc_ns=epoch_ns)
+        self.sealer = sealer
+        self.verifier = verifier
+        self.out_dir = Path(out_dir)
+        self.alerts_dir = self.out_dir / "alerts"
+        self.archive = ArchiveWriter(self.out_dir / "archive" / f"{nation}.msgs")
+        self.audit = AuditLog(self.out_dir / "audit" / f"{nation}.audit.jsonl", nation)
+        self.record = NodeRecord(nation)
+        self.counters = NodeCounters()
+        self.launch_events: list[LaunchEvent] = []
+        self.partner_alerts: list[AlertNotice] = []
+        self.system_tracks: list = []
+        self.track_state: dict[str, _TrackState] = {}
+        self._pending_notices: list[AlertNotice] = []
+        self._latency_pending: list[int] = []  # source_wall_ns of partner reports fused this step
+        self.t_s = 0.0
+
+    # ------------------------------------------------------------------ 1. own sensors
+
+    def sense(self, report, wall_ns: int | None = None) -> None:
+        """Take one of the nation's own sensor reports."""
+        wall_ns = time.time_ns() if wall_ns is None else wall_ns
+        self.counters.sensor_reports += 1
+        if isinstance(report, RadarReport):
+            self.tracker.process_radar(report, wall_ns)
+        elif isinstance(report, IRReport):
+            self.launch_detector.process_ir(report, wall_ns)
+        else:
+            log.warning("%s: ignoring a sensor report of unknown type %s", self.nation, type(report).__name__)
+
+    # ------------------------------------------------------------------ 2. release
+
+    def outgoing(self, t_s: float) -> list[Outgoing]:
+        """Seal everything the node releases this step; own tracks also go to its fusion."""
+        self.t_s = t_s
+        self.tracker.predict_to(t_s)
+        bodies: list = []
+        for report in self.tracker.reports():
+            self.fusion.ingest(report, t_s)
+            bodies.append(report)
+        for event in self.launch_detector.events():
+            self.launch_events.append(event)
+            bodies.append(event)
+        bodies.extend(self._pending_notices)
+        self._pending_notices = []
+        out = []
+        for body in bodies:
+            kind = KIND_OF_BODY[type(body)]
+            subject = subject_for(self.nation, kind)
+            sent_ns = time.time_ns()
+            seq, data = self.sealer.seal(body, sent_ns)
+            out.append(Outgoing(kind, subject, seq, f"{self.nation}-{seq}", data))
+            self.archive.write(ArchiveEntry("sent", t_s, sent_ns, subject, data))
+            self.audit.record("sent", subject=subject, origin=self.nation, seq=seq, size=len(data))
+        self.counters.sent += len(out)
+        return out
+
+    # ------------------------------------------------------------------ 3. partners
+
+    def receive(self, subject: str, data: bytes, wall_ns: int | None = None) -> bool:
+        """Verify and take one partner message; False (counted, audited) when it is refused."""
+        wall_ns = time.time_ns() if wall_ns is None else wall_ns
+        try:
+            opened = self.verifier.open(subject, data, wall_ns)
+        except Rejected as exc:
+            self.counters.rejected[exc.reason] = self.counters.rejected.get(exc.reason, 0) + 1
+            self.archive.write(ArchiveEntry("rejected", self.t_s, wall_ns, subject, data, exc.reason))
+            self.audit.record("rejected", subject=subject, reason=exc.reason, detail=str(exc.detail)[:200],
+                              size=len(data))
+            log.info("%s: rejected a message on %s: %s", self.nation, subject, exc)
+            return False
+        env, body = opened.envelope, opened.body
+        self.counters.received += 1
+        self.archive.write(ArchiveEntry("received", self.t_s, wall_ns, subject, data))
+        self.audit.record("received", subject=subject, origin=env.origin, seq=env.seq, size=len(data))
+        if isinstance(body, TrackReport):
+            self.fusion.ingest(body, self.t_s)
+            if body.status == "active" and body.source_wall_ns:
+                self._latency_pending.append(body.source_wall_ns)
+        elif isinstance(body, LaunchEvent):
+            self.launch_events.append(body)
+        elif isinstance(body, AlertNotice):
+            self.partner_alerts.append(body)
+        return True
+
+    # ------------------------------------------------------------------ 4. picture and warnings
+
+    def think(self, t_s: float) -> None:
+        """Fuse, predict and warn at scenario time ``t_s``."""
+        self.t_s = t_s
+        self.archive.write(ArchiveEntry("step", t_s, time.time_ns()))
+        tracks = self.fusion.fuse(t_s)
+        done_ns = time.time_ns()
+        self.record.latency_ms.extend((done_ns - w) / 1e6 for w in self._latency_pending)
+        self._latency_pending = []
+        self.record.renames.update(self.fusion.renames)
+        for old, new in self.fusion.renames.items():
+            if old in self.track_state and new not in self.track_state:
+                self.track_state[new] = self.track_state.pop(old)
+        self.system_tracks = tracks
+        for trk in tracks:
+            self.record.tracks.append(SystemTrackSample(
+                t_s, trk.id, tuple(float(v) for v in trk.x[:3]), float(trk.boost_probability), tuple(trk.nations)))
+            state = self.track_state.get(trk.id)
+            if state is None:
+                state = self.track_state[trk.id] = _TrackState(first_t_s=t_s)
+            alt = frames.ecef_to_geodetic(trk.x[:3])[2]
+            state.apogee_m = max(state.apogee_m, float(alt))
+            if state.launch is None and trk.boost_probability > BOOSTING:
+                self._estimate_launch(trk, state)
+        due = [trk for trk in tracks if self._prediction_due(trk, t_s)]
+        if due:
+            self._predict(due, t_s)
+        self._warn(t_s, tracks)
+
+    def _estimate_launch(self, trk, state: _TrackState) -> None:
+        x9 = np.concatenate([trk.x, trk.accel if trk.accel is not None else np.zeros(3)])
+        P9 = np.zeros((9, 9))
+        P9[:6, :6] = trk.P
+        P9[6:, 6:] = np.eye(3) * 10.0**2
+        try:
+            est = estimate_launch_point(x9, P9, trk.t_s)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            log.info("%s: no launch point for %s: %s", self.nation, trk.id, exc)
+            return
+        if est.ok:
+            state.launch = est
+
+    def _prediction_due(self, trk, t_s: float) -> bool:
+        state = self.track_state[trk.id]
+        interval = self.config.prediction_interval_s
+        last = state.last_prediction
+        if last is not None and last.ok and last.impact_t_s - t_s < self.config.near_impact_s:
+            interval = self.config.prediction_interval_near_s
+        return t_s - state.last_prediction_t_s >= interval - 1e-9
+
+    def _predict(self, due: list, t_s: float) -> None:
+        X = np.stack([trk.x for trk in due])
+        P = np.stack([trk.P for trk in due])
+        predictions = predict_impacts(X, P, t_s, seed=self.seed)
+        for trk, pred in zip(due, predictions):
+            state = self.track_state[trk.id]
+            state.last_prediction_t_s = t_s
+            if not pred.ok:
+                continue
+            state.last_prediction = pred
+            state.apogee_m = max(state.apogee_m, float(pred.apogee_m))
+            try:
+                state.classification = classify_track(trk.x, trk.P, t_s, float(trk.boost_probability))
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                log.info("%s: no class for %s: %s", self.nation, trk.id, exc)
+            cls = state.classification
+            launch = state.launch
+            self.record.predictions.append(PredictionSample(
+                t_s=t_s, system_track_id=trk.id, iip_lat_rad=float(pred.lat_rad), iip_lon_rad=float(pred.lon_rad),
+                iip_cov_en_m2=tuple(float(v) for v in np.asarray(pred.cov_en_m2).ravel()),
+                impact_t_s=float(pred.impact_t_s), impact_sigma_s=float(pred.impact_sigma_s),
+                missile_class=cls.missile_class if cls else "unknown",
+                class_probability=float(cls.probability) if cls else 0.0,
+                lofted=bool(cls.lofted) if cls else False, apogee_m=state.apogee_m,
+                launch_lat_rad=None if launch is None else float(launch.lat_rad),
+                launch_lon_rad=None if launch is None else float(launch.lon_rad),
+                launch_t_s=None if launch is None else float(launch.t_s),
+            ))
+
+    def _warn(self, t_s: float, tracks: list) -> None:
+        if not self.areas:
+            return
+        live = {trk.id for trk in tracks}
+        preds: list[TrackPrediction] = []
+        for trk in tracks:
+            state = self.track_state[trk.id]
+            pred = state.last_prediction
+            if pred is None or state.ended or trk.boost_probability > BOOSTING:
+                continue
+            preds.append(self._assess(trk.id, pred, ended=False))
+        for track_id, state in self.track_state.items():
+            pred = state.last_prediction
+            if track_id in live or state.ended or pred is None:
+                continue
+            if t_s >= pred.impact_t_s + self.config.ended_margin_s:
+                state.ended = True
+                preds.append(self._assess(track_id, pred, ended=True))
+        for event in self.alerts.step(t_s, preds):
+            self._issue(event, t_s)
+
+    def _assess(self, track_id: str, pred, ended: bool) -> TrackPrediction:
+        return assess_track(
+            track_id, self.areas, pred.lat_rad, pred.lon_rad, pred.cov_en_m2, pred.impact_t_s,
+            pred.impact_sigma_s, pred.ground_track_lat_rad, pred.ground_track_lon_rad,
+            pred.ground_track_t_s, ended=ended)
+
+    def _issue(self, event, t_s: float) -> None:
+        xml = to_cap_xml(event)
+        self.alerts_dir.mkdir(parents=True, exist_ok=True)
+        (self.alerts_dir / f"{event.identifier}.xml").write_bytes(xml)
+        self.record.alerts.append(AlertSample(
+            t_s=t_s, alert_id=event.alert_id, identifier=event.identifier, msg_type=event.msg_type,
+            area_id=event.area_id, kind=event.kind, system_track_id=event.track_id,
+            probability=float(event.probability), expected_t_s=event.expected_time_s, reason=event.reason))
+        expected = event.expected_time_utc_ns if event.expected_time_utc_ns is not None else event.issued_utc_ns
+        self._pending_notices.append(AlertNotice(
+            origin=self.nation, alert_id=event.alert_id, msg_type=event.msg_type, area_id=event.area_id,
+            alert_kind=event.kind, system_track_id=event.track_id, probability=float(event.probability),
+            expected_ns=int(expected), sent_ns=int(event.issued_utc_ns), cap_xml=xml.decode("utf-8")))
+
+    # ------------------------------------------------------------------ end
+
+    def close(self) -> None:
+        self.archive.close()
+        self.audit.close()
+
