@@ -115,6 +115,10 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     metrics["run"] = {"transport": options.transport, "step_s": options.step_s, "scenario_s": duration,
                       "wall_s": round(time.perf_counter() - started, 3), "seed": cfg.scenario.seed}
     (out_dir / "metrics.json").write_text(_json(metrics))
+    (out_dir / "run.json").write_text(_json({
+        "scenario_path": str(Path(scenario.path).resolve()), "scenario": cfg.scenario.name,
+        "epoch_ns": scenario.epoch_ns, "nations": nations, "transport": options.transport,
+        "step_s": options.step_s, "scenario_s": duration}))
     return RunResult(metrics, out_dir, time.perf_counter() - started, duration, nodes, world, sensor_run)
 
 
