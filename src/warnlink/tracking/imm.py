@@ -17,6 +17,7 @@ MODELS = (motion.BALLISTIC, motion.BOOST)
 BALLISTIC, BOOST = 0, 1
 MEAN_BOOST_REMAINING_S = 120.0  # expected time to burnout once a motor burns
 MEAN_COAST_BEFORE_IGNITION_S = 3000.0  # ignition after a coast is rare
+BALLISTIC_ACCEL_VARIANCE = 0.1**2  # (m/s^2)^2: what is left of ``a`` without thrust (drag model error)
 
 
 def transition(dt: float) -> np.ndarray:
@@ -38,9 +39,19 @@ def mix_and_predict(x, P, mu, dt: float):
     c = mu @ pi  # (n, 2) predicted model probabilities
     c = np.maximum(c, 1e-300)
     w = mu[:, :, None] * pi[None, :, :] / c[:, None, :]  # (n, from, to)
-    x0 = np.einsum("nij,nik->njk", w, x)  # (n, to, 9)
-    dx = x[:, :, None, :] - x0[:, None, :, :]  # (n, from, to, 9)
-    P0 = np.einsum("nij,nikl->njkl", w, P) + np.einsum(
+    # Each model's estimate as the destination model sees it: without thrust there is no
+    # thrust acceleration, so entering BALLISTIC resets ``a`` to zero (known to be small).
+    # Mixing the boost mode's thrust into the ballistic mode would keep predicting thrust
+    # after burnout and lose the track.
+    xf = np.repeat(x[:, :, None, :], 2, axis=2)  # (n, from, to, 9)
+    Pf = np.repeat(P[:, :, None, :, :], 2, axis=2)
+    xf[:, :, BALLISTIC, 6:9] = 0.0
+    Pf[:, :, BALLISTIC, 6:9, :] = 0.0
+    Pf[:, :, BALLISTIC, :, 6:9] = 0.0
+    Pf[:, :, BALLISTIC, 6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
+    x0 = np.einsum("nij,nijk->njk", w, xf)  # (n, to, 9)
+    dx = xf - x0[:, None, :, :]  # (n, from, to, 9)
+    P0 = np.einsum("nij,nijkl->njkl", w, Pf) + np.einsum(
         "nij,nijk,nijl->njkl", w, dx, dx
     )
     flat_x = x0.reshape(n * 2, 9)

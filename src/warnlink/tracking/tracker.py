@@ -34,6 +34,7 @@ class TrackerConfig:
     confirm_hits: int = 3  # M
     confirm_window: int = 5  # N
     coast_limit_s: float = 60.0
+    max_position_sigma_m: float = 30e3  # a coasting track this uncertain is no longer a track
     gate_chi2: float = GATE_CHI2_3DOF
 
 
@@ -166,7 +167,12 @@ class LocalTracker:
     def _manage(self, t: float) -> None:
         cfg = self.config
         keep = np.ones(len(self.meta), bool)
-        alt = fast_altitude(imm.combine(self.x, self.P, self.mu)[0][:, :3]) if self.meta else np.zeros(0)
+        if self.meta:
+            xc, Pc = imm.combine(self.x, self.P, self.mu)
+            alt = fast_altitude(xc[:, :3])
+            sigma = np.sqrt(np.trace(Pc[:, :3, :3], axis1=1, axis2=2))
+        else:
+            alt = sigma = np.zeros(0)
         for i, m in enumerate(self.meta):
             if m.status == TENTATIVE:
                 if m.hits >= cfg.confirm_hits:
@@ -176,7 +182,8 @@ class LocalTracker:
                     m.confirmed_t = t
                 elif m.misses > cfg.confirm_window - cfg.confirm_hits:
                     keep[i] = False
-            elif t - m.last_update_t > cfg.coast_limit_s or alt[i] < -1000.0:
+            elif (t - m.last_update_t > cfg.coast_limit_s or alt[i] < -1000.0
+                  or sigma[i] > cfg.max_position_sigma_m):
                 keep[i] = False
                 self.dropped.append(m)
         if not keep.all():
