@@ -104,7 +104,7 @@ class Node:
         self.seed = seed
         self.tracker = LocalTracker(nation, epoch_ns)
         self.launch_detector = LaunchDetector(nation, epoch_ns)
-        self.fusion = Fusion(nation)
+        self.fusion = Fusion(nation, epoch_ns=epoch_ns)
         self.areas = [a for a in areas if a.nation == nation]
         self.alerts = AlertManager(nation, self.areas, sender_id=f"warnlink.{nation}", epoch_utc_ns=epoch_ns)
         self.sealer = sealer

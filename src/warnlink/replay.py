@@ -50,7 +50,7 @@ def replay_run(run_dir: Path) -> dict[str, NodeReplay]:
 
 
 def _replay_node(nation: str, path: Path, keyring: KeyRing, run_dir: Path) -> NodeReplay:
-    fusion = Fusion(nation)
+    fusion = Fusion(nation, epoch_ns=_epoch_ns(run_dir))
     # The node's own messages are checked like a partner's: the archive proves what it sent.
     verifier_own, verifier_partners = Verifier(keyring, max_age_s=None), Verifier(keyring, max_age_s=None)
     samples, steps, messages, refused = [], 0, 0, 0
@@ -91,3 +91,12 @@ def _compare(samples, record_path: Path) -> tuple[float | None, bool | None]:
     ids_match = all(a[0] == b[0] and a[1] == b[1] for a, b in zip(recorded, samples))
     diff = max((float(np.linalg.norm(a[2] - b[2])) for a, b in zip(recorded, samples)), default=0.0)
     return diff, ids_match
+
+
+def _epoch_ns(run_dir: Path) -> int:
+    import json
+
+    try:
+        return int(json.loads((run_dir / "run.json").read_text())["epoch_ns"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ReplayError(f"{run_dir / 'run.json'}: cannot read the run's epoch ({exc})") from exc

@@ -1,0 +1,235 @@
+"""System tracks: every nation's local tracks of one object, associated and fused.
+
+Each step a node aligns every local track it holds (its own and its partners') to the
+step time, keeps the associations of the last step that still hold (a loose gate:
+an association is held until it clearly breaks), associates the rest (chi-square gate
+on the state difference, greedy by increasing distance, never two tracks of the same
+origin in one system track) and fuses each group by covariance intersection.
+
+A new system track is named after its earliest-initiated member, ``ST-<origin>-<track>``,
+and keeps that name while any of its members goes on (a warning keyed on it does not
+flap when one nation loses the missile). When two system tracks merge, the older name
+survives and ``renames`` maps the other to it. Every step is computed from the tracks
+in sorted order only, so every node that holds the same reports computes the same
+system tracks with the same names, whatever the order in which the reports arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from warnlink.fusion.align import align
+from warnlink.fusion.ci import covariance_intersection
+from warnlink.messages import TrackReport, unpack_covariance
+
+GATE_CHI2_6DOF = 22.46  # 99.9 %: a new association
+HOLD_CHI2_6DOF = 45.0  # an existing association breaks only beyond this
+COAST_S = 30.0  # a local track not reported for this long leaves its system track
+
+
+@dataclass
+class LocalTrack:
+    origin: str
+    track_id: str
+    state_t_s: float
+    x: np.ndarray  # (6,)
+    P: np.ndarray  # (6, 6)
+    accel: np.ndarray  # (3,)
+    boost_probability: float
+    initiated_ns: int
+    received_t_s: float
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.origin, self.track_id)
+
+
+@dataclass
+class SystemTrack:
+    id: str
+    t_s: float
+    x: np.ndarray
+    P: np.ndarray
+    accel: np.ndarray | None
+    boost_probability: float
+    nations: tuple[str, ...]
+    members: tuple[tuple[str, str], ...]
+    initiated_ns: int
+
+
+@dataclass
+class Fusion:
+    """One node's fusion stage (see the module docstring)."""
+
+    nation: str
+    epoch_ns: int = 0
+    gate_chi2: float = GATE_CHI2_6DOF
+    hold_chi2: float = HOLD_CHI2_6DOF
+    coast_s: float = COAST_S
+    renames: dict[str, str] = field(default_factory=dict)
+    _local: dict[tuple[str, str], LocalTrack] = field(default_factory=dict)
+    _groups: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
+    _tracks: dict[str, SystemTrack] = field(default_factory=dict)
+    _names: dict[tuple[str, str], str] = field(default_factory=dict)  # member -> its system track's name
+    _founders: dict[str, tuple[int, tuple[str, str]]] = field(default_factory=dict)  # name -> (rank, member)
+
+    def ingest(self, report: TrackReport, t_s: float) -> None:
+        """Take one local track report (own or partner) processed at scenario time ``t_s``."""
+        key = (report.origin, report.track_id)
+        if report.status == "dropped":
+            self._local.pop(key, None)
+            return
+        state_t = (report.time_ns - self.epoch_ns) / 1e9 if self.epoch_ns else t_s
+        old = self._local.get(key)
+        if old is not None and old.state_t_s > state_t:
+            return  # an older state than the one held: keep the newer
+        accel = np.asarray(report.accel_ecef, float) if report.accel_ecef else np.zeros(3)
+        self._local[key] = LocalTrack(
+            report.origin, report.track_id, state_t, np.asarray(report.state_ecef, float),
+            unpack_covariance(report.covariance), accel, float(report.boost_probability),
+            int(report.initiated_ns), t_s)
+
+    def system_track(self, track_id: str) -> SystemTrack | None:
+        return self._tracks.get(track_id)
+
+    def fuse(self, t_s: float) -> list[SystemTrack]:
+        """System tracks at scenario time ``t_s``, sorted by id."""
+        for key in [k for k, trk in self._local.items() if t_s - trk.state_t_s > self.coast_s]:
+            del self._local[key]
+        keys = sorted(self._local)
+        if not keys:
+            self._groups, self._tracks, self._names = [], {}, {}
+            return []
+        tracks = [self._local[k] for k in keys]
+        x, P = align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]),
+                     np.stack([t.accel for t in tracks]), np.array([t.boost_probability for t in tracks]),
+                     np.array([t_s - t.state_t_s for t in tracks]))
+        index = {k: i for i, k in enumerate(keys)}
+        d2 = _pairwise_d2(x, P)
+        groups = self._associate(keys, index, tracks, d2)
+        previous = self._names
+        names = self._names_for(groups, previous)
+        out: dict[str, SystemTrack] = {}
+        renames: dict[str, str] = {}
+        for group, name in zip(groups, names):
+            members = [index[k] for k in group]
+            xs, Ps = x[members], P[members]
+            xf, Pf = (xs[0], Ps[0]) if len(members) == 1 else covariance_intersection(xs, Ps)
+            local = [tracks[i] for i in members]
+            boost = max(t.boost_probability for t in local)
+            accel = np.mean([t.accel for t in local if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
+            out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
+                                    tuple(group), min(t.initiated_ns for t in local))
+            for member in group:
+                old = previous.get(member)
+                if old is not None and old != name and old not in renames:
+                    renames[old] = name
+        for old, new in renames.items():
+            if old not in out:
+                self.renames[old] = new
+        self._groups = groups
+        self._tracks = out
+        self._names = {member: trk.id for trk in out.values() for member in trk.members}
+        return [out[k] for k in sorted(out)]
+
+    def _local_or_none(self, key):
+        return self._local.get(key)
+
+    def _names_for(self, groups, previous) -> list[str]:
+        """A system track keeps its name while any of its members goes on; merged tracks keep the
+        earliest-founded name; a part split off, or a new group, is named after its earliest member."""
+        claims: dict[str, list[int]] = {}
+        for gi, group in enumerate(groups):
+            for name in sorted({previous[m] for m in group if m in previous}):
+                claims.setdefault(name, []).append(gi)
+        chosen: dict[int, str] = {}
+        for name in sorted(claims, key=lambda nm: self._founders.get(nm, (2**63, nm))):
+            founder = self._founders.get(name, (0, None))[1]
+            candidates = [gi for gi in claims[name] if gi not in chosen]
+            if not candidates:
+                continue
+            with_founder = [gi for gi in candidates if founder in groups[gi]]
+            gi = with_founder[0] if with_founder else min(candidates, key=lambda g: self._rank_of(groups[g]))
+            chosen[gi] = name
+        names = []
+        for gi, group in enumerate(groups):
+            name = chosen.get(gi)
+            if name is None:
+                name = _name(group, self._local_or_none)
+                if name in chosen.values():  # a split-off part whose earliest member named the original
+                    name = name + "-" + str(sum(1 for n in self._founders if n.startswith(name)))
+                key = min(group, key=lambda k: self._rank_of((k,)))
+                self._founders.setdefault(name, (self._rank_of((key,))[0], key))
+            names.append(name)
+        return names
+
+    def _rank_of(self, group):
+        return min(((trk.initiated_ns if (trk := self._local.get(k)) is not None else 2**63), k) for k in group)
+
+    def _associate(self, keys, index, tracks, d2) -> list[tuple[tuple[str, str], ...]]:
+        """Groups of local track keys: held associations first, then new ones by increasing distance."""
+        group_of: dict[tuple[str, str], int] = {}
+        groups: list[list[tuple[str, str]]] = []
+        for old in self._groups:  # hold what still holds: each member against those kept so far
+            alive = [k for k in old if k in index]
+            if not alive:
+                continue
+            kept = [alive[0]]
+            for k in alive[1:]:
+                if all(d2[index[k], index[m]] < self.hold_chi2 for m in kept):
+                    kept.append(k)
+            gid = len(groups)
+            groups.append(kept)
+            for k in kept:
+                group_of[k] = gid
+        for k in keys:
+            if k not in group_of:
+                group_of[k] = len(groups)
+                groups.append([k])
+        # New associations: candidate pairs of different origins by increasing distance.
+        n = len(keys)
+        iu, ju = np.triu_indices(n, 1)
+        order = np.lexsort((ju, iu, d2[iu, ju]))
+        for o in order:
+            i, j = int(iu[o]), int(ju[o])
+            if d2[i, j] >= self.gate_chi2:
+                break
+            gi, gj = group_of[keys[i]], group_of[keys[j]]
+            if gi == gj:
+                continue
+            a, b = groups[gi], groups[gj]
+            if {k[0] for k in a} & {k[0] for k in b}:
+                continue  # one origin never holds two tracks of one object
+            if not all(d2[index[p], index[q]] < self.gate_chi2 for p in a for q in b):
+                continue
+            a.extend(b)
+            for k in b:
+                group_of[k] = gi
+            groups[gj] = []
+        return [tuple(sorted(g)) for g in groups if g]
+
+
+def _name(group, lookup) -> str:
+    """``ST-<origin>-<track>`` of the earliest-initiated member (ties: origin, then track id)."""
+    best, best_key = None, None
+    for key in group:
+        trk = lookup(key)
+        rank = (trk.initiated_ns if trk is not None else 2**63, key)
+        if best_key is None or rank < best_key:
+            best, best_key = key, rank
+    return f"ST-{best[0]}-{best[1].removeprefix(best[0] + '-')}"
+
+
+def _pairwise_d2(x: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Chi-square distance of every pair of states (n, n), inf on the diagonal."""
+    dx = x[:, None, :] - x[None, :, :]
+    S = P[:, None] + P[None, :]
+    n = x.shape[0]
+    eye = np.eye(6)
+    S = S + eye * 1e-9
+    S[np.arange(n), np.arange(n)] = eye
+    d2 = np.einsum("ijk,ijk->ij", dx, np.linalg.solve(S, dx[..., None])[..., 0])
+    d2[np.arange(n), np.arange(n)] = np.inf
+    return d2

@@ -1,0 +1,176 @@
+"""Fusion: covariance intersection values, association across nations, the same names at every node."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warnlink.fusion import Fusion, ci_pair, covariance_intersection
+from warnlink.messages import TrackReport, pack_covariance
+from warnlink.scenario.flight import design_flight
+
+EPOCH = 1_700_000_000_000_000_000
+
+
+def test_ci_of_equal_estimates_is_their_average_with_the_same_covariance():
+    P = np.diag([4.0, 1.0])
+    x, Pf, w = ci_pair(np.array([0.0, 0.0]), P, np.array([2.0, 2.0]), P)
+    # Any w gives P itself; the trace is flat, so the fused mean is a convex combination.
+    np.testing.assert_allclose(Pf, P, rtol=1e-9)
+    assert 0.0 <= w <= 1.0
+    np.testing.assert_allclose(x, [2.0 * (1 - w), 2.0 * (1 - w)], atol=1e-9)
+
+
+def test_ci_takes_the_much_better_estimate():
+    x, P, w = ci_pair(np.array([1.0, 1.0]), np.eye(2) * 1e-4, np.array([5.0, 5.0]), np.eye(2) * 100.0)
+    assert w > 0.999
+    np.testing.assert_allclose(x, [1.0, 1.0], atol=1e-3)
+
+
+def test_ci_complementary_axes_hand_computed():
+    """P1 = diag(1, 9), P2 = diag(9, 1): by symmetry w = 1/2 and P = diag(1.8, 1.8)."""
+    x, P, w = ci_pair(np.array([0.0, 0.0]), np.diag([1.0, 9.0]), np.array([1.0, 1.0]), np.diag([9.0, 1.0]))
+    assert w == pytest.approx(0.5, abs=1e-3)
+    np.testing.assert_allclose(P, np.diag([1.8, 1.8]), rtol=1e-3)
+    # x = P (w P1^-1 x1 + (1 - w) P2^-1 x2) = 1.8 * 0.5 * [1/9, 1] = [0.1, 0.9]
+    np.testing.assert_allclose(x, [0.1, 0.9], atol=1e-3)
+
+
+def test_ci_is_consistent_for_correlated_errors():
+    """Two estimates with correlation 0.9: the CI covariance bounds the fused error covariance."""
+    rng = np.random.default_rng(0)
+    P1, P2 = np.diag([1.0, 4.0]), np.diag([4.0, 1.0])
+    cross = 0.9 * np.sqrt(np.outer(np.diag(P1), np.diag(P2))) * np.eye(2)
+    joint = np.block([[P1, cross], [cross.T, P2]])
+    errors = rng.multivariate_normal(np.zeros(4), joint, size=4000)
+    x, P, w = ci_pair(np.zeros(2), P1, np.zeros(2), P2)
+    info = w * np.linalg.inv(P1), (1 - w) * np.linalg.inv(P2)
+    fused = np.array([P @ (info[0] @ e[:2] + info[1] @ e[2:]) for e in errors])
+    empirical = np.cov(fused.T)
+    assert np.all(np.linalg.eigvalsh(P - empirical) > -0.05)
+    xs, Ps = covariance_intersection([np.zeros(2)] * 3, [P1, P2, np.eye(2) * 2.0])
+    assert np.all(np.linalg.eigvalsh(Ps) > 0)
+
+
+@pytest.fixture(scope="module")
+def flights():
+    return [design_flight(39.0, 127.5, 150.0, azimuth_deg=95.0, range_km=700.0),
+            design_flight(40.0, 125.0, 900.0, azimuth_deg=80.0, range_km=3000.0)]
+
+
+def _report(origin, n, flight, t, rng, sigma=150.0, initiated_t=10.0, status="active"):
+    r, v = flight.trajectory.state(np.array([t]))
+    x = np.concatenate([r[0], v[0]]) + rng.normal(0, [sigma] * 3 + [sigma / 20] * 3)
+    P = np.diag([sigma**2] * 3 + [(sigma / 20) ** 2] * 3)
+    return TrackReport(origin=origin, track_id=f"{origin}-T{n}", time_ns=EPOCH + round(t * 1e9),
+                       state_ecef=x.tolist(), covariance=pack_covariance(P), boost_probability=0.0,
+                       initiated_ns=EPOCH + round(initiated_t * 1e9), updates=10, status=status)
+
+
+def _reports(flights, t, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, f in enumerate(flights):
+        for j, origin in enumerate(("ROK", "JPN", "USA")):
+            out.append(_report(origin, k + 1, f, t + f.trajectory.t_launch, rng, initiated_t=5.0 * j + k))
+    return out
+
+
+def test_same_object_associates_and_two_objects_stay_apart(flights):
+    fusion = Fusion("ROK", epoch_ns=EPOCH)
+    t = 200.0
+    reports = _reports(flights, t)
+    for rep in reports:
+        fusion.ingest(rep, t)
+    # Both flights launched at t = 0 of their trajectories; fuse each at its own time.
+    tracks = fusion.fuse(t)
+    assert len(tracks) == 2
+    for trk in tracks:
+        assert trk.nations == ("JPN", "ROK", "USA")
+    assert {trk.id for trk in tracks} == {"ST-ROK-T1", "ST-ROK-T2"}
+
+
+def test_every_node_computes_the_same_system_tracks_whatever_the_order(flights):
+    t = 200.0
+    reports = _reports(flights, t)
+    results = []
+    for nation, order in (("ROK", reports), ("JPN", reports[::-1]), ("USA", reports[3:] + reports[:3])):
+        fusion = Fusion(nation, epoch_ns=EPOCH)
+        for rep in order:
+            fusion.ingest(rep, t)
+        results.append(fusion.fuse(t))
+    for other in results[1:]:
+        assert [trk.id for trk in other] == [trk.id for trk in results[0]]
+        for a, b in zip(other, results[0]):
+            np.testing.assert_array_equal(a.x, b.x)
+
+
+def test_association_is_held_through_noise_and_breaks_when_states_diverge(flights):
+    f = flights[0]
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    rng = np.random.default_rng(1)
+    t = 150.0
+    for origin in ("ROK", "JPN"):
+        fusion.ingest(_report(origin, 1, f, t, rng), t)
+    assert len(fusion.fuse(t)) == 1
+    # A 5-sigma excursion of one partner: outside the new-association gate, inside the hold gate.
+    t += 1.0
+    good = _report("ROK", 1, f, t, rng, sigma=1e-6)
+    bad = _report("JPN", 1, f, t, rng, sigma=1e-6)
+    bad_x = np.array(bad.state_ecef)
+    bad_x[0] += 5.0 * np.sqrt(2) * 150.0
+    P = np.diag([150.0**2] * 3 + [7.5**2] * 3)
+    for rep, x in ((good, good.state_ecef), (bad, bad_x.tolist())):
+        fusion.ingest(TrackReport(origin=rep.origin, track_id=rep.track_id, time_ns=rep.time_ns, state_ecef=list(x),
+                                  covariance=pack_covariance(P), boost_probability=0.0,
+                                  initiated_ns=rep.initiated_ns, updates=11), t)
+    assert len(fusion.fuse(t)) == 1
+    # Now 30 km apart: clearly two objects.
+    t += 1.0
+    bad_x[0] += 30e3
+    fusion.ingest(TrackReport(origin="JPN", track_id="JPN-T1", time_ns=EPOCH + round(t * 1e9), state_ecef=bad_x.tolist(),
+                              covariance=pack_covariance(P), boost_probability=0.0, initiated_ns=bad.initiated_ns,
+                              updates=12), t)
+    fusion.ingest(_report("ROK", 1, f, t, rng), t)
+    tracks = fusion.fuse(t)
+    assert len(tracks) == 2
+
+
+def test_dropped_and_stale_members_leave(flights):
+    f = flights[0]
+    fusion = Fusion("USA", epoch_ns=EPOCH)
+    rng = np.random.default_rng(2)
+    t = 120.0
+    for origin in ("ROK", "JPN"):
+        fusion.ingest(_report(origin, 1, f, t, rng, initiated_t=1.0 if origin == "ROK" else 2.0), t)
+    (trk,) = fusion.fuse(t)
+    assert trk.id == "ST-ROK-T1" and trk.nations == ("JPN", "ROK")
+    fusion.ingest(_report("ROK", 1, f, t, rng, status="dropped"), t + 1)
+    fusion.ingest(_report("JPN", 1, f, t + 1, rng, initiated_t=2.0), t + 1)
+    (trk,) = fusion.fuse(t + 1)
+    # The system track goes on under its name when the nation that founded it drops out.
+    assert trk.id == "ST-ROK-T1" and trk.nations == ("JPN",)
+    assert fusion.renames == {}
+    assert fusion.fuse(t + 1 + 31.0) == []  # nothing reported for longer than the coast time
+
+
+def test_merging_system_tracks_keeps_the_older_name(flights):
+    f = flights[0]
+    fusion = Fusion("ROK", epoch_ns=EPOCH)
+    rng = np.random.default_rng(4)
+    t = 150.0
+    # JPN's track arrives first and far off (a bad early state), so it starts its own system track.
+    jpn = _report("JPN", 1, f, t, rng, initiated_t=1.0)
+    far = np.array(jpn.state_ecef)
+    far[1] += 50e3
+    fusion.ingest(TrackReport(origin="JPN", track_id="JPN-T1", time_ns=jpn.time_ns, state_ecef=far.tolist(),
+                              covariance=jpn.covariance, boost_probability=0.0, initiated_ns=jpn.initiated_ns,
+                              updates=3), t)
+    fusion.ingest(_report("ROK", 1, f, t, rng, initiated_t=2.0), t)
+    assert [trk.id for trk in fusion.fuse(t)] == ["ST-JPN-T1", "ST-ROK-T1"]
+    t += 1.0
+    for origin, init in (("JPN", 1.0), ("ROK", 2.0)):
+        fusion.ingest(_report(origin, 1, f, t, rng, initiated_t=init), t)
+    (trk,) = fusion.fuse(t)
+    assert trk.id == "ST-JPN-T1"
+    assert fusion.renames == {"ST-ROK-T1": "ST-JPN-T1"}
