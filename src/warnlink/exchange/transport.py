@@ -1,0 +1,160 @@
+"""Transports: how a node's sealed messages reach its partners. One interface, two implementations.
+
+``NatsTransport`` publishes through JetStream on the node's own account (the server
+acknowledges and stores every message; ``Nats-Msg-Id`` deduplicates a resend) and
+receives its partners' subjects, imported into its account, through core
+subscriptions. ``MemoryTransport`` does the same in process, for unit tests and
+``--transport memory``: the same subject rules, delivery in publish order.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+KINDS = ("tracks", "launch", "alert")
+NATION_RE = re.compile(r"^[A-Z]{2,8}$")
+Handler = Callable[[str, bytes, int], None]  # (subject, data, received wall ns)
+
+
+class TransportError(RuntimeError):
+    """A transport that cannot connect or publish; the message says where and why."""
+
+
+def subject_for(nation: str, kind: str) -> str:
+    """``wl.v1.<NATION>.<kind>``, the only subjects a nation may publish on."""
+    if not NATION_RE.match(nation):
+        raise ValueError(f"nation {nation!r} is not 2-8 upper-case letters")
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    return f"wl.v1.{nation}.{kind}"
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.published = 0
+        self.acked = 0
+        self.received = 0
+        self.errors: list[str] = []
+
+
+class MemoryBus:
+    """The in-process 'server': subscriptions by nation, delivery in publish order."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[tuple[str, list[str], Handler]] = []  # (nation, partner origins, handler)
+
+    def subscribe(self, nation: str, origins: list[str], handler: Handler) -> None:
+        self._subscribers.append((nation, list(origins), handler))
+
+    def deliver(self, origin: str, subject: str, data: bytes) -> None:
+        for nation, origins, handler in self._subscribers:
+            if nation != origin and origin in origins:
+                handler(subject, data, time.time_ns())
+
+
+class MemoryTransport(_Counters):
+    def __init__(self, bus: MemoryBus, nation: str) -> None:
+        super().__init__()
+        self.bus = bus
+        self.nation = nation
+
+    async def connect(self) -> None:
+        return None
+
+    async def subscribe_partners(self, partners: list[str], handler: Handler) -> None:
+        def counted(subject: str, data: bytes, wall_ns: int) -> None:
+            self.received += 1
+            handler(subject, data, wall_ns)
+
+        self.bus.subscribe(self.nation, partners, counted)
+
+    async def publish(self, kind: str, data: bytes, msg_id: str) -> bool:
+        subject = subject_for(self.nation, kind)
+        self.published += 1
+        self.bus.deliver(self.nation, subject, bytes(data))
+        self.acked += 1
+        return True
+
+    async def publish_raw(self, subject: str, data: bytes) -> None:
+        """Publish on any subject, as a misbehaving client would; refused like the server refuses it."""
+        if not subject.startswith(f"wl.v1.{self.nation}."):
+            self.errors.append(f"Permissions Violation for Publish to {subject!r}")
+            return
+        self.bus.deliver(self.nation, subject, bytes(data))
+
+    async def flush(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class NatsTransport(_Counters):
+    """One nation's connection to a nats-server, as that nation's user."""
+
+    def __init__(self, url: str, nation: str, user: str, password: str, *, tls=None) -> None:
+        super().__init__()
+        self.url = url
+        self.nation = nation
+        self._user = user
+        self._password = password
+        self._tls = tls
+        self.nc = None
+        self.js = None
+
+    async def connect(self) -> None:
+        import nats
+
+        async def on_error(exc: Exception) -> None:
+            self.errors.append(str(exc))
+
+        try:
+            self.nc = await nats.connect(self.url, user=self._user, password=self._password, tls=self._tls,
+                                         error_cb=on_error, allow_reconnect=True, max_reconnect_attempts=5,
+                                         connect_timeout=5, name=f"warnlink-{self.nation}")
+        except Exception as exc:  # nats raises several kinds; one clear error names the server
+            raise TransportError(f"{self.nation}: cannot connect to {self.url}: {exc}") from exc
+        self.js = self.nc.jetstream()
+        from nats.js.api import StreamConfig
+
+        stream = StreamConfig(name=f"WL_{self.nation}", subjects=[f"wl.v1.{self.nation}.>"],
+                              duplicate_window=120.0)
+        try:
+            await self.js.add_stream(stream)
+        except Exception as exc:
+            raise TransportError(f"{self.nation}: cannot create stream WL_{self.nation}: {exc}") from exc
+
+    async def subscribe_partners(self, partners: list[str], handler: Handler) -> None:
+        async def on_message(msg) -> None:
+            self.received += 1
+            handler(msg.subject, msg.data, time.time_ns())
+
+        for partner in partners:
+            await self.nc.subscribe(f"wl.v1.{partner}.>", cb=on_message)
+        await self.nc.flush()
+
+    async def publish(self, kind: str, data: bytes, msg_id: str) -> bool:
+        subject = subject_for(self.nation, kind)
+        self.published += 1
+        try:
+            ack = await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=5.0)
+        except Exception as exc:
+            self.errors.append(f"publish {subject} {msg_id}: {exc}")
+            return False
+        if ack.duplicate:
+            self.errors.append(f"publish {subject} {msg_id}: duplicate")
+        self.acked += 1
+        return True
+
+    async def publish_raw(self, subject: str, data: bytes) -> None:
+        """Core publish on any subject (the server enforces the permissions; errors land in ``errors``)."""
+        await self.nc.publish(subject, data)
+
+    async def flush(self) -> None:
+        await self.nc.flush()
+
+    async def close(self) -> None:
+        if self.nc is not None and not self.nc.is_closed:
+            await self.nc.drain()
