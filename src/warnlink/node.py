@@ -52,9 +52,12 @@ BOOSTING = 0.5  # boost probability above which a track is taken to be under thr
 class NodeConfig:
     """How often a node predicts, and when it holds a track to have come down."""
 
-    prediction_interval_s: float = 2.0  # impact prediction cadence while far from impact
-    prediction_interval_near_s: float = 1.0  # ... and in the last ``near_impact_s``
-    near_impact_s: float = 120.0
+    # Impact predictions cost a propagation to the ground each, so their cadence follows
+    # how fast they can change: every time_to_impact / 30 s, between these bounds.
+    prediction_interval_min_s: float = 1.0
+    prediction_interval_max_s: float = 20.0
+    prediction_interval_fraction: float = 1.0 / 30.0
+    boost_prediction_interval_s: float = 2.0  # while a motor burns (the IIP runs fast; shown, not warned on)
     ended_margin_s: float = 5.0  # a vanished track whose impact time has passed by this much has ended
     launch_point_max_age_s: float = 200.0  # estimate the launch point only from boost-phase states this young
 
@@ -80,6 +83,7 @@ class _TrackState:
     last_prediction_t_s: float = -math.inf
     classification: object | None = None
     apogee_m: float = 0.0
+    was_boosting: bool = False
     ended: bool = False
 
 
@@ -195,6 +199,11 @@ class Node:
 
     def think(self, t_s: float) -> None:
         """Fuse, predict and warn at scenario time ``t_s``."""
+        self.fuse(t_s)
+        self.assess(t_s)
+
+    def fuse(self, t_s: float) -> None:
+        """The system tracks at ``t_s`` from every local track held (and the latency of partners' reports)."""
         self.t_s = t_s
         self.archive.write(ArchiveEntry("step", t_s, time.time_ns()))
         tracks = self.fusion.fuse(t_s)
@@ -216,6 +225,10 @@ class Node:
             state.apogee_m = max(state.apogee_m, float(alt))
             if state.launch is None and trk.boost_probability > BOOSTING:
                 self._estimate_launch(trk, state)
+
+    def assess(self, t_s: float) -> None:
+        """Predict impact points, classify, and decide warnings for the nation's own areas."""
+        tracks = self.system_tracks
         due = [trk for trk in tracks if self._prediction_due(trk, t_s)]
         if due:
             self._predict(due, t_s)
@@ -235,11 +248,21 @@ class Node:
             state.launch = est
 
     def _prediction_due(self, trk, t_s: float) -> bool:
+        cfg = self.config
         state = self.track_state[trk.id]
-        interval = self.config.prediction_interval_s
+        boosting = trk.boost_probability > BOOSTING
+        if state.was_boosting and not boosting:
+            state.was_boosting = False
+            return True  # burnout: the first ballistic prediction is the one warnings wait for
+        state.was_boosting = boosting
         last = state.last_prediction
-        if last is not None and last.ok and last.impact_t_s - t_s < self.config.near_impact_s:
-            interval = self.config.prediction_interval_near_s
+        if boosting:
+            interval = cfg.boost_prediction_interval_s
+        elif last is None:
+            interval = cfg.prediction_interval_min_s
+        else:
+            interval = min(max((last.impact_t_s - t_s) * cfg.prediction_interval_fraction,
+                               cfg.prediction_interval_min_s), cfg.prediction_interval_max_s)
         return t_s - state.last_prediction_t_s >= interval - 1e-9
 
     def _predict(self, due: list, t_s: float) -> None:

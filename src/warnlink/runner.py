@@ -147,8 +147,10 @@ async def _step_loop(nodes, exchange, sensor_run, scenario, duration, options, p
         for nation, node in nodes.items():
             for subject, data, wall_ns in exchange.take_inbox(nation):
                 node.receive(subject, data, wall_ns)
+        for node in nodes.values():  # every node's picture first: latency is not held up by predictions
+            node.fuse(t_s)
         for node in nodes.values():
-            node.think(t_s)
+            node.assess(t_s)
         if progress is not None:
             progress(t_s, duration)
         if on_step is not None:

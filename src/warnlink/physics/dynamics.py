@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from warnlink.frames import EARTH_GM, EARTH_J2, EARTH_ROTATION_RATE, WGS84_A, WGS84_B
-from warnlink.physics.atmosphere import density, density_scalar
+from warnlink.physics.atmosphere import density_fast, density_scalar
 from warnlink.physics.gravity import gravity_j2, gravity_point_mass
 
 _W = EARTH_ROTATION_RATE
@@ -51,7 +51,7 @@ def frame_acceleration(r: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def drag_acceleration(r: np.ndarray, v: np.ndarray, inv_beta) -> np.ndarray:
     """Aerodynamic drag for ballistic coefficient 1/inv_beta (kg/m^2)."""
-    rho = density(fast_altitude(r))
+    rho = density_fast(fast_altitude(r))
     speed = np.linalg.norm(v, axis=-1)
     k = -0.5 * rho * speed * np.asarray(inv_beta, float)
     return k[..., None] * v
