@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 KIND_OF_BODY = {TrackReport: "tracks", LaunchEvent: "launch", AlertNotice: "alert"}
 BOOSTING = 0.5  # boost probability above which a track is taken to be under thrust
+KEEP_BETTER_FACTOR = 3.0  # a coasting track's new prediction replaces one this much sharper only
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class NodeConfig:
     prediction_interval_max_s: float = 20.0
     prediction_interval_fraction: float = 1.0 / 30.0
     boost_prediction_interval_s: float = 2.0  # while a motor burns (the IIP runs fast; shown, not warned on)
+    burnout_confirm_s: float = 6.0  # unpowered this long: burnout (impact predictions and warnings start)
+    min_updates_to_warn: int = 10  # a track warns once a member has this many measurements behind it
     ended_margin_s: float = 5.0  # a vanished track whose impact time has passed by this much has ended
     launch_point_max_age_s: float = 200.0  # estimate the launch point only from boost-phase states this young
 
@@ -83,7 +86,13 @@ class _TrackState:
     last_prediction_t_s: float = -math.inf
     classification: object | None = None
     apogee_m: float = 0.0
-    was_boosting: bool = False
+    coast_start_t_s: float | None = None  # since when the track has looked unpowered
+    coast_start_ecef: np.ndarray | None = None
+    burnout_ecef: np.ndarray | None = None  # where it started coasting, once that is confirmed
+    just_burnt_out: bool = False
+    boost_iip: object | None = None  # instantaneous impact point while a motor burns (display only)
+    max_updates: int = 0  # most measurements behind any member local track so far
+    assessment: TrackPrediction | None = None  # area probabilities of the last prediction
     ended: bool = False
 
 
@@ -221,10 +230,30 @@ class Node:
             state = self.track_state.get(trk.id)
             if state is None:
                 state = self.track_state[trk.id] = _TrackState(first_t_s=t_s)
+            state.max_updates = max(state.max_updates, trk.updates)
+            self._follow_burnout(trk, state, t_s)
             alt = frames.ecef_to_geodetic(trk.x[:3])[2]
             state.apogee_m = max(state.apogee_m, float(alt))
             if state.launch is None and trk.boost_probability > BOOSTING:
                 self._estimate_launch(trk, state)
+
+    def _follow_burnout(self, trk, state: _TrackState, t_s: float) -> None:
+        """Confirm burnout once the track has looked unpowered for ``burnout_confirm_s``.
+
+        The IMM's boost probability can dip between stages or flicker early on; an
+        instantaneous impact point taken for an impact prediction then would sweep
+        warnings downrange. Until burnout is confirmed the node predicts for display only.
+        """
+        if state.burnout_ecef is not None:
+            return
+        if trk.boost_probability > BOOSTING:
+            state.coast_start_t_s = state.coast_start_ecef = None
+            return
+        if state.coast_start_t_s is None:
+            state.coast_start_t_s, state.coast_start_ecef = t_s, np.array(trk.x[:3], float)
+        if t_s - state.coast_start_t_s >= self.config.burnout_confirm_s:
+            state.burnout_ecef = state.coast_start_ecef
+            state.just_burnt_out = True
 
     def assess(self, t_s: float) -> None:
         """Predict impact points, classify, and decide warnings for the nation's own areas."""
@@ -250,13 +279,11 @@ class Node:
     def _prediction_due(self, trk, t_s: float) -> bool:
         cfg = self.config
         state = self.track_state[trk.id]
-        boosting = trk.boost_probability > BOOSTING
-        if state.was_boosting and not boosting:
-            state.was_boosting = False
+        if state.just_burnt_out:
+            state.just_burnt_out = False
             return True  # burnout: the first ballistic prediction is the one warnings wait for
-        state.was_boosting = boosting
         last = state.last_prediction
-        if boosting:
+        if state.burnout_ecef is None:
             interval = cfg.boost_prediction_interval_s
         elif last is None:
             interval = cfg.prediction_interval_min_s
@@ -274,14 +301,32 @@ class Node:
             state.last_prediction_t_s = t_s
             if not pred.ok:
                 continue
+            if state.burnout_ecef is None:
+                state.boost_iip = pred  # a lower bound on the range, not a prediction of the impact
+                continue
+            held = state.last_prediction
+            if (held is not None and held.impact_t_s > t_s
+                    and pred.semi_major_95_m > KEEP_BETTER_FACTOR * held.semi_major_95_m):
+                # A coasting missile's impact point does not change: a prediction from a
+                # fresh, still uncertain track (one found again, say) does not replace a
+                # much better one until it is as good.
+                continue
             state.last_prediction = pred
             state.apogee_m = max(state.apogee_m, float(pred.apogee_m))
+            launch = state.launch
+            launch_ecef = (None if launch is None else frames.geodetic_to_ecef(launch.lat_rad, launch.lon_rad, 0.0))
+            reach_from = launch_ecef if launch_ecef is not None else trk.x[:3]
+            lat0, lon0, _ = frames.ecef_to_geodetic(reach_from)
+            impact_range = float(frames.geodesic_inverse(lat0, lon0, pred.lat_rad, pred.lon_rad)[0])
             try:
-                state.classification = classify_track(trk.x, trk.P, t_s, float(trk.boost_probability))
+                state.classification = classify_track(
+                    trk.x, trk.P, t_s, float(trk.boost_probability), launch_ecef=launch_ecef,
+                    burnout_ecef=state.burnout_ecef, impact_range_m=impact_range, apogee_m=state.apogee_m)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 log.info("%s: no class for %s: %s", self.nation, trk.id, exc)
+            if self.areas:
+                state.assessment = self._assess(trk.id, pred, ended=False)
             cls = state.classification
-            launch = state.launch
             self.record.predictions.append(PredictionSample(
                 t_s=t_s, system_track_id=trk.id, iip_lat_rad=float(pred.lat_rad), iip_lon_rad=float(pred.lon_rad),
                 iip_cov_en_m2=tuple(float(v) for v in np.asarray(pred.cov_en_m2).ravel()),
@@ -295,23 +340,28 @@ class Node:
             ))
 
     def _warn(self, t_s: float, tracks: list) -> None:
+        """Feed the alert manager every track's latest assessment.
+
+        A track that no nation reports any more (out of every radar's cover, or lost) is
+        still a missile in the air: its last prediction stands until the predicted impact
+        time has passed, so a warning is never withdrawn because a track was lost.
+        """
         if not self.areas:
             return
-        live = {trk.id for trk in tracks}
+        live = {trk.id: trk for trk in tracks}
         preds: list[TrackPrediction] = []
-        for trk in tracks:
-            state = self.track_state[trk.id]
-            pred = state.last_prediction
-            if pred is None or state.ended or trk.boost_probability > BOOSTING:
-                continue
-            preds.append(self._assess(trk.id, pred, ended=False))
         for track_id, state in self.track_state.items():
-            pred = state.last_prediction
-            if track_id in live or state.ended or pred is None:
+            pred, assessment = state.last_prediction, state.assessment
+            if state.ended or pred is None or assessment is None:
                 continue
-            if t_s >= pred.impact_t_s + self.config.ended_margin_s:
+            trk = live.get(track_id)
+            if state.max_updates < self.config.min_updates_to_warn:
+                continue  # too young to tell from clutter
+            if trk is None and t_s >= pred.impact_t_s + self.config.ended_margin_s:
                 state.ended = True
                 preds.append(self._assess(track_id, pred, ended=True))
+                continue
+            preds.append(assessment)
         for event in self.alerts.step(t_s, preds):
             self._issue(event, t_s)
 

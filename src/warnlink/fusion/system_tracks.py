@@ -23,10 +23,39 @@ import numpy as np
 from warnlink.fusion.align import align
 from warnlink.fusion.ci import covariance_intersection
 from warnlink.messages import TrackReport, unpack_covariance
+from warnlink.physics.dynamics import fast_altitude
+from warnlink.tracking import motion
 
 GATE_CHI2_6DOF = 22.46  # 99.9 %: a new association
 HOLD_CHI2_6DOF = 45.0  # an existing association breaks only beyond this
 COAST_S = 30.0  # a local track not reported for this long leaves its system track
+LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
+
+
+@dataclass
+class _Lost:
+    """A system track no nation reports any more, flown on ballistically to be found again."""
+
+    lost_t_s: float
+    x: np.ndarray
+    P: np.ndarray
+    t_s: float = -1.0
+    landed: bool = False
+
+    def __post_init__(self) -> None:
+        self.t_s = self.lost_t_s
+
+    def advance_to(self, t_s: float) -> bool:
+        """Fly the state on to ``t_s`` (forward only); False once it has come down."""
+        if t_s > self.t_s and not self.landed:
+            x9 = np.zeros((1, 9))
+            x9[0, :6] = self.x
+            P9 = np.zeros((1, 9, 9))
+            P9[0, :6, :6] = self.P
+            xp, Pp = motion.predict(x9, P9, t_s - self.t_s, motion.BALLISTIC)
+            self.x, self.P, self.t_s = xp[0, :6], Pp[0, :6, :6], t_s
+            self.landed = bool(fast_altitude(self.x[None, :3])[0] < 0.0)
+        return not self.landed
 
 
 @dataclass
@@ -40,6 +69,7 @@ class LocalTrack:
     boost_probability: float
     initiated_ns: int
     received_t_s: float
+    updates: int = 0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -57,6 +87,7 @@ class SystemTrack:
     nations: tuple[str, ...]
     members: tuple[tuple[str, str], ...]
     initiated_ns: int
+    updates: int = 0  # most measurements behind any member
 
 
 @dataclass
@@ -74,6 +105,7 @@ class Fusion:
     _tracks: dict[str, SystemTrack] = field(default_factory=dict)
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # member -> its system track's name
     _founders: dict[str, tuple[int, tuple[str, str]]] = field(default_factory=dict)  # name -> (rank, member)
+    _lost: dict[str, _Lost] = field(default_factory=dict)
 
     def ingest(self, report: TrackReport, t_s: float) -> None:
         """Take one local track report (own or partner) processed at scenario time ``t_s``."""
@@ -89,7 +121,7 @@ class Fusion:
         self._local[key] = LocalTrack(
             report.origin, report.track_id, state_t, np.asarray(report.state_ecef, float),
             unpack_covariance(report.covariance), accel, float(report.boost_probability),
-            int(report.initiated_ns), t_s)
+            int(report.initiated_ns), t_s, int(report.updates))
 
     def system_track(self, track_id: str) -> SystemTrack | None:
         return self._tracks.get(track_id)
@@ -100,6 +132,7 @@ class Fusion:
             del self._local[key]
         keys = sorted(self._local)
         if not keys:
+            self._remember_lost({}, {}, t_s)
             self._groups, self._tracks, self._names = [], {}, {}
             return []
         tracks = [self._local[k] for k in keys]
@@ -111,17 +144,21 @@ class Fusion:
         groups = self._associate(keys, index, tracks, d2)
         previous = self._names
         names = self._names_for(groups, previous)
-        out: dict[str, SystemTrack] = {}
-        renames: dict[str, str] = {}
-        for group, name in zip(groups, names):
+        fused = []
+        for group in groups:
             members = [index[k] for k in group]
             xs, Ps = x[members], P[members]
-            xf, Pf = (xs[0], Ps[0]) if len(members) == 1 else covariance_intersection(xs, Ps)
-            local = [tracks[i] for i in members]
+            fused.append((xs[0], Ps[0]) if len(members) == 1 else covariance_intersection(xs, Ps))
+        names = self._found_again(groups, names, fused, previous, t_s)
+        out: dict[str, SystemTrack] = {}
+        renames: dict[str, str] = {}
+        for group, name, (xf, Pf) in zip(groups, names, fused):
+            local = [tracks[index[k]] for k in group]
             boost = max(t.boost_probability for t in local)
             accel = np.mean([t.accel for t in local if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
             out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
-                                    tuple(group), min(t.initiated_ns for t in local))
+                                    tuple(group), min(t.initiated_ns for t in local),
+                                    max(t.updates for t in local))
             for member in group:
                 old = previous.get(member)
                 if old is not None and old != name and old not in renames:
@@ -129,10 +166,48 @@ class Fusion:
         for old, new in renames.items():
             if old not in out:
                 self.renames[old] = new
+        self._remember_lost(out, renames, t_s)
         self._groups = groups
         self._tracks = out
         self._names = {member: trk.id for trk in out.values() for member in trk.members}
         return [out[k] for k in sorted(out)]
+
+    def _remember_lost(self, out, renames, t_s: float) -> None:
+        """System tracks that ended this step without merging into another are kept as lost:
+        a missile that flies out of every radar's cover (a lofted ICBM at apogee) is still
+        in the air, and its track, found again, should keep its name."""
+        for name, trk in self._tracks.items():
+            if name not in out and name not in renames:
+                self._lost[name] = _Lost(trk.t_s, trk.x.copy(), trk.P.copy())
+        for name in [n for n, lost in self._lost.items() if t_s - lost.lost_t_s > LOST_KEEP_S]:
+            del self._lost[name]
+
+    def _found_again(self, groups, names, fused, previous, t_s: float) -> list[str]:
+        """Give a new group the name of a lost system track it continues (chi-square gate, 6 dof)."""
+        names = list(names)
+        taken = set(names)
+        for gi, group in enumerate(groups):
+            if any(m in previous for m in group) or not self._lost:
+                continue
+            xf, Pf = fused[gi]
+            best, best_d2 = None, self.gate_chi2
+            for name in sorted(self._lost):
+                if name in taken:
+                    continue
+                lost = self._lost[name]
+                if not lost.advance_to(t_s):
+                    continue
+                dx = xf - lost.x
+                d2 = float(dx @ np.linalg.solve(Pf + lost.P, dx))
+                if d2 < best_d2:
+                    best, best_d2 = name, d2
+            if best is not None:
+                names[gi] = best
+                taken.add(best)
+                del self._lost[best]
+        for name in [n for n, lost in self._lost.items() if lost.landed]:
+            del self._lost[name]
+        return names
 
     def _local_or_none(self, key):
         return self._local.get(key)

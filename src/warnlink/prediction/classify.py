@@ -29,13 +29,32 @@ class Classification:
     still_boosting: bool  # a motor still burns: the class is a lower bound
 
 
-def classify_track(x6, P6, t_s: float, boost_probability: float, *, launch_ecef=None,
+def burnout_equivalent(x6: np.ndarray, burnout_ecef: np.ndarray) -> np.ndarray:
+    """The state at ``burnout_ecef`` with the same orbital energy as ``x6`` (and its direction of flight).
+
+    Energy is conserved in coasting flight, so a state seen high on a lofted arc, slow at
+    apogee, tells the burnout speed; the minimum-energy range must be computed from the
+    burnout radius, not from where the missile happens to be.
+    """
+    r, v = x6[:3], x6[3:6]
+    spin = np.cross(frames.OMEGA_VECTOR, r)
+    v_in = v + spin
+    energy = 0.5 * v_in @ v_in - frames.EARTH_GM / np.linalg.norm(r)
+    rb = np.asarray(burnout_ecef, float)
+    speed_b = np.sqrt(max(2.0 * (energy + frames.EARTH_GM / np.linalg.norm(rb)), 0.0))
+    v_b = v_in / max(np.linalg.norm(v_in), 1e-9) * speed_b - np.cross(frames.OMEGA_VECTOR, rb)
+    return np.concatenate([rb, v_b])
+
+
+def classify_track(x6, P6, t_s: float, boost_probability: float, *, launch_ecef=None, burnout_ecef=None,
                    impact_range_m: float | None = None, apogee_m: float | None = None) -> Classification:
     """Class of one system track from its state (6,) and covariance (6, 6).
 
     ``launch_ecef`` (the estimated pad; default: the point under the track) gives the
-    ground covered during the boost; ``impact_range_m`` and ``apogee_m`` (from the
-    impact prediction) decide whether the flight is lofted.
+    ground covered during the boost; ``burnout_ecef`` (where the track was first seen
+    coasting; default: where it is) the radius its energy is referred to;
+    ``impact_range_m`` and ``apogee_m`` (from the impact prediction) decide whether the
+    flight is lofted.
     """
     x6 = np.asarray(x6, float).reshape(6)
     P6 = np.asarray(P6, float).reshape(6, 6)
@@ -43,7 +62,11 @@ def classify_track(x6, P6, t_s: float, boost_probability: float, *, launch_ecef=
         lat, lon, _ = frames.ecef_to_geodetic(x6[:3])
         launch_ecef = frames.geodetic_to_ecef(lat, lon, 0.0)
     points, weights = sigma_points(x6[None], P6[None])
-    ranges = np.array([min_energy_range(launch_ecef, p[:3], p[3:6]) for p in points[0]])
+    if burnout_ecef is not None:
+        states = [burnout_equivalent(p, burnout_ecef) for p in points[0]]
+    else:
+        states = list(points[0])
+    ranges = np.array([min_energy_range(launch_ecef, p[:3], p[3:6]) for p in states])
     votes: Counter = Counter()
     for rng_m, w in zip(ranges, weights):
         votes[classify(rng_m)] += w
