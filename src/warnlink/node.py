@@ -60,6 +60,8 @@ class NodeConfig:
     prediction_interval_fraction: float = 1.0 / 30.0
     boost_prediction_interval_s: float = 2.0  # while a motor burns (the IIP runs fast; shown, not warned on)
     burnout_confirm_s: float = 6.0  # unpowered this long: burnout (impact predictions and warnings start)
+    burnout_energy_gain_j_per_kg: float = 2e5  # ... and not gaining energy meanwhile (thrust adds ~1e5 per s)
+    classify_above_m: float = 100e3  # drag takes energy lower down: the class is decided above this
     min_updates_to_warn: int = 10  # a track warns once a member has this many measurements behind it
     ended_margin_s: float = 5.0  # a vanished track whose impact time has passed by this much has ended
     launch_point_max_age_s: float = 200.0  # estimate the launch point only from boost-phase states this young
@@ -88,6 +90,7 @@ class _TrackState:
     apogee_m: float = 0.0
     coast_start_t_s: float | None = None  # since when the track has looked unpowered
     coast_start_ecef: np.ndarray | None = None
+    coast_start_energy: float = 0.0
     burnout_ecef: np.ndarray | None = None  # where it started coasting, once that is confirmed
     just_burnt_out: bool = False
     boost_iip: object | None = None  # instantaneous impact point while a motor burns (display only)
@@ -249,9 +252,16 @@ class Node:
         if trk.boost_probability > BOOSTING:
             state.coast_start_t_s = state.coast_start_ecef = None
             return
+        energy = _specific_energy(trk.x)
         if state.coast_start_t_s is None:
             state.coast_start_t_s, state.coast_start_ecef = t_s, np.array(trk.x[:3], float)
+            state.coast_start_energy = energy
         if t_s - state.coast_start_t_s >= self.config.burnout_confirm_s:
+            if energy - state.coast_start_energy > self.config.burnout_energy_gain_j_per_kg:
+                # Still gaining energy: a motor burns (between stages the filter can be fooled).
+                state.coast_start_t_s, state.coast_start_ecef = t_s, np.array(trk.x[:3], float)
+                state.coast_start_energy = energy
+                return
             state.burnout_ecef = state.coast_start_ecef
             state.just_burnt_out = True
 
@@ -318,10 +328,12 @@ class Node:
             reach_from = launch_ecef if launch_ecef is not None else trk.x[:3]
             lat0, lon0, _ = frames.ecef_to_geodetic(reach_from)
             impact_range = float(frames.geodesic_inverse(lat0, lon0, pred.lat_rad, pred.lon_rad)[0])
+            altitude = float(frames.ecef_to_geodetic(trk.x[:3])[2])
             try:
-                state.classification = classify_track(
-                    trk.x, trk.P, t_s, float(trk.boost_probability), launch_ecef=launch_ecef,
-                    burnout_ecef=state.burnout_ecef, impact_range_m=impact_range, apogee_m=state.apogee_m)
+                if state.classification is None or altitude > self.config.classify_above_m:
+                    state.classification = classify_track(
+                        trk.x, trk.P, t_s, float(trk.boost_probability), launch_ecef=launch_ecef,
+                        burnout_ecef=state.burnout_ecef, impact_range_m=impact_range, apogee_m=state.apogee_m)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 log.info("%s: no class for %s: %s", self.nation, trk.id, exc)
             if self.areas:
@@ -391,3 +403,10 @@ class Node:
         self.archive.close()
         self.audit.close()
 
+
+
+def _specific_energy(x) -> float:
+    """Orbital energy per unit mass (J/kg) of an ECEF state, in the inertial frame."""
+    r = np.asarray(x[:3], float)
+    v = np.asarray(x[3:6], float) + np.cross(frames.OMEGA_VECTOR, r)
+    return float(0.5 * v @ v - frames.EARTH_GM / np.linalg.norm(r))
