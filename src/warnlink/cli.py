@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Optional
 
 import typer
@@ -68,6 +69,59 @@ def _load(path):
         return load_scenario(path)
     except ScenarioError as exc:
         fail(str(exc))
+
+
+@app.command()
+def check(scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file.")) -> None:
+    """Check a scenario file and design every flight in it; print what each launch will do."""
+    from rich.table import Table
+
+    from warnlink.scenario.world import WorldError, build_world
+
+    scenario = _load(scenario_path)
+    try:
+        world = build_world(scenario)
+    except WorldError as exc:
+        fail(str(exc))
+    cfg = scenario.config
+    table = Table(title=f"{cfg.scenario.name}: {len(cfg.nations)} nations, {len(cfg.sensors)} sensors, "
+                        f"{len(scenario.areas)} areas, {cfg.scenario.duration_s:g} s")
+    for col in ("launch", "time (s)", "range (km)", "apogee (km)", "flight time (s)", "class", "lofted",
+                "impact (lat, lon)"):
+        table.add_column(col)
+    for launch_id, f in world.flights.items():
+        lat, lon = f.trajectory.impact_point
+        table.add_row(launch_id, f"{f.trajectory.t_launch:g}", f"{f.range_m / 1e3:.0f}", f"{f.apogee_m / 1e3:.0f}",
+                      f"{f.trajectory.flight_time_s:.0f}", f.missile_class, "yes" if f.lofted else "no",
+                      f"{math.degrees(lat):.2f}, {math.degrees(lon):.2f}")
+        if f.trajectory.t_impact > cfg.scenario.duration_s:
+            err_console.print(f"[yellow]warning:[/] {launch_id} comes down at t = {f.trajectory.t_impact:.0f} s, "
+                              f"after the scenario ends ({cfg.scenario.duration_s:g} s)")
+    Console().print(table)
+
+
+@app.command()
+def plot(
+    scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file."),
+    out: str = typer.Option(..., "--out", help="PNG file to write."),
+) -> None:
+    """Draw a scenario at a glance: ground tracks, sensor coverage, areas, altitude-range profiles."""
+    from pathlib import Path
+
+    from warnlink.scenario.plot import plot_scenario
+    from warnlink.scenario.world import WorldError, build_world
+
+    if not out.lower().endswith(".png"):
+        fail(f"--out {out!r}: the plot is a PNG file; name it *.png")
+    if not Path(out).resolve().parent.is_dir():
+        fail(f"--out {out!r}: directory {Path(out).resolve().parent} does not exist")
+    scenario = _load(scenario_path)
+    try:
+        world = build_world(scenario)
+    except WorldError as exc:
+        fail(str(exc))
+    written = plot_scenario(world, Path(out))
+    Console().print(f"wrote {written}")
 
 
 @app.command()

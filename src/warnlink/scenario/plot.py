@@ -49,17 +49,18 @@ def plot_scenario(world, out: Path) -> Path:
     for s in ground:
         lons.append(s.lon_deg)
         lats.append(s.lat_deg)
-    for geom in scenario.areas.values():
-        x0, y0, x1, y1 = geom.bounds
+    for area in scenario.areas:
+        x0, y0, x1, y1 = area.geometry.bounds
         lons += [x0, x1]
         lats += [y0, y1]
     pad = 3.0
     extent = (min(lons) - pad, max(lons) + pad, min(lats) - pad, max(lats) + pad)
 
-    for xs, ys in geodata.basemap_outlines():
-        ax_map.plot(xs, ys, color="0.55", lw=0.5, zorder=1)
+    for ring in geodata.basemap_outlines():
+        ax_map.plot(ring[:, 0], ring[:, 1], color="0.55", lw=0.5, zorder=1)
     area_colors = {}
-    for i, (area_id, geom) in enumerate(scenario.areas.items()):
+    for i, area in enumerate(scenario.areas):
+        area_id, geom = area.id, area.geometry
         color = COLORS[(i + 3) % len(COLORS)]
         area_colors[area_id] = color
         for poly in getattr(geom, "geoms", [geom]):
@@ -84,7 +85,8 @@ def plot_scenario(world, out: Path) -> Path:
         ax_map.plot(lon[0], lat[0], "o", color=color, ms=6, zorder=7)
         ax_map.plot(lon[-1], lat[-1], "x", color=color, ms=9, mew=2, zorder=7)
         ground_range = frames.geodesic_inverse(
-            np.radians(lat[0]), np.radians(lon[0]), np.radians(lat), np.radians(lon)
+            np.full(lat.shape, np.radians(lat[0])), np.full(lon.shape, np.radians(lon[0])),
+            np.radians(lat), np.radians(lon),
         )[0]
         ax_prof.plot(ground_range / 1e3, alt / 1e3, color=color, lw=1.8, label=launch_id)
         ax_prof.plot(ground_range[boost] / 1e3, alt[boost] / 1e3, color=color, lw=4)
