@@ -9,6 +9,7 @@ everything this command started (web server, nats-server) is stopped.
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -50,8 +51,14 @@ async def run_demo(scenario, *, speed: float, host: str, port: int, transport: s
 
 
 def main_demo(scenario, **kwargs) -> None:
-    """Run :func:`run_demo` until Ctrl-C, stopping everything it started."""
+    """Run :func:`run_demo` until Ctrl-C (or SIGTERM), stopping everything it started."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         asyncio.run(run_demo(scenario, **kwargs))
     except KeyboardInterrupt:
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
