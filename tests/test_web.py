@@ -1,0 +1,157 @@
+"""The dashboard: its API with a test client, and the page in a real Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from warnlink.picture import static_picture
+from warnlink.scenario.loader import PACKAGED, load_scenario
+from warnlink.web.picture import PictureBoard
+from warnlink.web.server import create_app, start_server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _snapshot(t_s: float, nation: str, warned: bool) -> dict:
+    """A picture with one track moving east (and, for JPN, a second one), as the runner would give."""
+    lon = 128.0 + 0.05 * t_s
+    tracks = [{"id": "ST-ROK-T1", "nations": ["ROK", "USA"], "lat_deg": 39.0, "lon_deg": lon, "alt_km": 150.0,
+               "speed_mps": 2500.0, "history": [[128.0, 39.0], [lon, 39.0]], "class": "SRBM", "lofted": False,
+               "phase": "midcourse", "time_to_impact_s": 200.0 - t_s,
+               "iip": {"lat_deg": 38.5, "lon_deg": 134.5, "semi_major_km": 20.0,
+                       "ellipse": [[134.3, 38.4], [134.7, 38.4], [134.7, 38.6], [134.3, 38.6]]},
+               "launch": {"lat_deg": 39.0, "lon_deg": 127.9}}]
+    if nation == "JPN":
+        tracks.append({**tracks[0], "id": "ST-JPN-T2", "lat_deg": 37.0, "history": [[130.0, 37.0], [lon, 37.0]]})
+    active = [{"alert_id": "a1", "area_id": "JPN-EEZ", "kind": "impact", "probability": 0.9, "track": "ST-ROK-T1",
+               "expected_t_s": 200.0}] if warned else []
+    return {"t_s": t_s, "utc": "2024-03-18T00:00:10Z", "speed": 10.0, "tracks": tracks, "launch_events": [],
+            "alerts_active": active,
+            "alert_log": [{"t_s": 5.0, "msg_type": "Alert", "area_id": "JPN-EEZ", "kind": "impact", "probability": 0.9,
+                           "track": "ST-ROK-T1", "identifier": "x"}] if warned else []}
+
+
+@pytest.fixture(scope="module")
+def board():
+    b = PictureBoard()
+    b.set_static(static_picture(load_scenario(PACKAGED / "demo.toml")))
+    for n in ("ROK", "JPN", "USA"):
+        b.update(n, _snapshot(10.0, n, warned=(n == "JPN")))
+    return b
+
+
+def test_api(board):
+    client = TestClient(create_app(board))
+    assert client.get("/healthz").json()["ok"]
+    assert "warnlink" in client.get("/").text
+    assert client.get("/static/app.js").status_code == 200
+    scenario = client.get("/api/scenario").json()
+    assert scenario["nations"] == ["ROK", "JPN", "USA"] and len(scenario["sensors"]) == 10
+    assert len(client.get("/api/basemap").json()["rings"]) > 10
+    picture = client.get("/api/picture", params={"nation": "JPN"}).json()
+    assert [t["id"] for t in picture["tracks"]] == ["ST-ROK-T1", "ST-JPN-T2"]
+    missing = client.get("/api/picture", params={"nation": "PRK"})
+    assert missing.status_code == 404 and "PRK" in missing.json()["detail"]
+    assert client.get("/api/picture", params={"nation": "r0k"}).status_code == 422
+    assert client.get("/api/picture").status_code == 422
+
+
+def test_stream_sends_each_new_picture(board):
+    async def scenario():
+        server = await start_server(board, "127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /api/stream?nation=USA HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            board.update("USA", _snapshot(42.0, "USA", False))
+            data = b""
+            while b"42.0" not in data:
+                data += await asyncio.wait_for(reader.read(65536), 5.0)
+            writer.close()
+            return data
+        finally:
+            await server.stop()
+
+    data = asyncio.run(scenario())
+    assert b"text/event-stream" in data and b'"t_s":42.0' in data
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+def test_dashboard_in_a_real_browser(tmp_path):
+    exe = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if exe is None or sync_playwright is None:
+        if os.environ.get("WARNLINK_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or Playwright missing but WARNLINK_REQUIRE_BROWSER is set (./run test installs them)")
+        pytest.skip("no Chromium/Playwright here; ./run test installs them")
+    board = PictureBoard()
+    board.set_static(static_picture(load_scenario(PACKAGED / "demo.toml")))
+    stop = threading.Event()
+    port_box = {}
+
+    def serve():
+        async def main():
+            server = await start_server(board, "127.0.0.1", 0)
+            port_box["port"] = server.port
+            t = 0.0
+            while not stop.is_set():  # a feeder: tracks move east, JPN's area lights up
+                t += 1.0
+                for n in ("ROK", "JPN", "USA"):
+                    board.update(n, _snapshot(t, n, warned=(n == "JPN")))
+                await asyncio.sleep(0.1)
+            await server.stop()
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if "port" in port_box:
+            break
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port_box['port']}/"
+    errors = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"])
+            page = browser.new_page(viewport={"width": 1400, "height": 850})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            page.wait_for_selector("circle.head[data-track='ST-ROK-T1']", timeout=10_000)
+            x1 = float(page.get_attribute("circle.head[data-track='ST-ROK-T1']", "cx"))
+            page.wait_for_timeout(800)
+            x2 = float(page.get_attribute("circle.head[data-track='ST-ROK-T1']", "cx"))
+            assert x2 > x1, "the track does not move"
+            # ROK's node: one track, no warning of its own.
+            assert page.locator("#tracks tbody tr").count() == 1
+            page.select_option("#nation", "JPN")
+            page.wait_for_selector("circle.head[data-track='ST-JPN-T2']", timeout=5_000)
+            page.wait_for_selector("path.area.warned[data-area='JPN-EEZ']", timeout=5_000)
+            assert page.locator("#tracks tbody tr").count() == 2
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-test.png"))
+            browser.close()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not errors, errors
