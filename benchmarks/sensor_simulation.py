@@ -78,24 +78,21 @@ def synthetic_flights(n: int, duration_s: float, seed: int) -> list[Trajectory]:
     return flights
 
 
-def load_scenario(path: Path) -> tuple[list[SensorConfig], list[Trajectory], float]:
-    """Sensors, truth flights and duration of a scenario file (e.g. scenarios/demo.toml).
+def load_scenario(path: Path) -> tuple[list[SensorConfig], list[Trajectory], float, int]:
+    """Sensors, truth flights, duration and epoch of a scenario file (e.g. scenarios/demo.toml)."""
+    from warnlink.scenario.loader import load_scenario as load
+    from warnlink.scenario.world import build_world
 
-    To be wired once the scenario loader (warnlink.scenario.loader) and the flight
-    generator land: parse the file, design one flight per [[launches]] entry, return
-    (scenario.sensors, flights, scenario.duration_s).
-    """
-    raise NotImplementedError(
-        f"cannot load {path}: the scenario loader and flight generator are not wired into this benchmark yet"
-    )
+    scenario = load(path)
+    world = build_world(scenario)
+    return list(scenario.config.sensors), world.trajectories, scenario.config.scenario.duration_s, scenario.epoch_ns
 
-
-def run(sensors, flights, duration_s: float, seed: int, repeat: int) -> dict:
+def run(sensors, flights, duration_s: float, seed: int, repeat: int, epoch_ns: int = EPOCH_NS) -> dict:
     best = math.inf
     result = None
     for _ in range(max(repeat, 1)):
         start = time.perf_counter()
-        result = simulate_sensors(sensors, flights, duration_s, EPOCH_NS, seed)
+        result = simulate_sensors(sensors, flights, duration_s, epoch_ns, seed)
         best = min(best, time.perf_counter() - start)
     start = time.perf_counter()
     encoded = [encode(report) for report in result.reports]
@@ -129,14 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--missiles must be >= 0 and --duration-s > 0")
 
     if args.scenario:
+        from warnlink.scenario.loader import ScenarioError
+
         try:
-            sensors, flights, duration_s = load_scenario(args.scenario)
-        except NotImplementedError as exc:
+            sensors, flights, duration_s, epoch_ns = load_scenario(args.scenario)
+        except ScenarioError as exc:
             parser.exit(2, f"{parser.prog}: {exc}\n")
     else:
-        sensors, duration_s = theatre_sensors(), args.duration_s
+        sensors, duration_s, epoch_ns = theatre_sensors(), args.duration_s, EPOCH_NS
         flights = synthetic_flights(args.missiles, duration_s, args.seed)
-    figures = run(sensors, flights, duration_s, args.seed, args.repeat)
+    figures = run(sensors, flights, duration_s, args.seed, args.repeat, epoch_ns)
     if args.json:
         print(json.dumps(figures))
     else:
