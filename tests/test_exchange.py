@@ -195,3 +195,19 @@ def test_server_is_stopped_on_error(tmp_path):
             assert server.running
             raise RuntimeError("boom")
     assert proc.poll() is not None and not server.running
+
+
+def test_audit_verify_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from warnlink.cli import app
+
+    path = _audit(tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify", str(tmp_path)])
+    assert ok.exit_code == 0 and "ok" in ok.output
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    bad = runner.invoke(app, ["audit", "verify", str(path)])
+    assert bad.exit_code == 1 and "TAMPERED" in bad.output and "record 1" in bad.output
+    assert runner.invoke(app, ["audit", "verify", str(tmp_path / "nothing")]).exit_code == 2

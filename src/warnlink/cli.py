@@ -221,5 +221,35 @@ def demo(
               out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False))
 
 
+audit_app = typer.Typer(help="Audit logs: every message a node sent, received and refused, hash-chained.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(path: str = typer.Argument(..., metavar="PATH", help="An audit log, or a directory to search.")) -> None:
+    """Check audit logs for any alteration, deletion, reordering or truncation; say where (exit 1 if any)."""
+    from pathlib import Path
+
+    from warnlink.exchange.audit import verify_audit
+
+    root = Path(path)
+    if not root.exists():
+        fail(f"{path}: no such file or directory")
+    files = sorted(root.rglob("*.audit.jsonl")) if root.is_dir() else [root]
+    if not files:
+        fail(f"{path}: no *.audit.jsonl files under it")
+    console = Console()
+    bad = 0
+    for f in files:
+        verdict = verify_audit(f)
+        if verdict.ok:
+            console.print(f"[green]ok[/]       {f} ({verdict.records} records)", highlight=False)
+        else:
+            bad += 1
+            console.print(f"[red]TAMPERED[/] {f}: {verdict.reason}", highlight=False)
+    if bad:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()
