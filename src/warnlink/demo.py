@@ -41,6 +41,7 @@ async def run_demo(scenario, *, speed: float, host: str, port: int, transport: s
 
             def on_step(t_s, nodes, builders=builders):
                 for nation, node in nodes.items():
+                    board.set_cap(nation, node.cap_in_force.values())
                     board.update(nation, builders[nation].snapshot(node, t_s, speed))
 
             run_dir = base / f"cycle-{cycle}"

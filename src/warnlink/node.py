@@ -78,6 +78,18 @@ class Outgoing:
     data: bytes
 
 
+@dataclass(frozen=True)
+class CapMessage:
+    """The latest CAP message of a warning in force (for feeds)."""
+
+    identifier: str
+    msg_type: str
+    area_name: str
+    kind: str
+    sent_utc_ns: int
+    xml: bytes
+
+
 @dataclass
 class _TrackState:
     """What a node remembers of one system track between steps."""
@@ -136,6 +148,7 @@ class Node:
         self.system_tracks: list = []
         self.track_state: dict[str, _TrackState] = {}
         self._pending_notices: list[AlertNotice] = []
+        self.cap_in_force: dict[str, CapMessage] = {}  # alert id -> its latest CAP message
         self._latency_pending: list[int] = []  # source_wall_ns of partner reports fused this step
         self.t_s = 0.0
 
@@ -387,6 +400,11 @@ class Node:
         xml = to_cap_xml(event)
         self.alerts_dir.mkdir(parents=True, exist_ok=True)
         (self.alerts_dir / f"{event.identifier}.xml").write_bytes(xml)
+        if event.msg_type == "Cancel":
+            self.cap_in_force.pop(event.alert_id, None)
+        else:
+            self.cap_in_force[event.alert_id] = CapMessage(event.identifier, event.msg_type, event.area_name,
+                                                           event.kind, event.issued_utc_ns, xml)
         self.record.alerts.append(AlertSample(
             t_s=t_s, alert_id=event.alert_id, identifier=event.identifier, msg_type=event.msg_type,
             area_id=event.area_id, kind=event.kind, system_track_id=event.track_id,

@@ -14,6 +14,7 @@ class PictureBoard:
     def __init__(self) -> None:
         self._static: dict = {}
         self._snapshots: dict[str, dict] = {}
+        self._cap: dict[str, list] = {}  # nation -> its CAP messages in force
         self.version = 0
         self._changed: asyncio.Event | None = None
 
@@ -24,6 +25,13 @@ class PictureBoard:
     def update(self, nation: str, snapshot: dict) -> None:
         self._snapshots[nation] = snapshot
         self._bump()
+
+    def set_cap(self, nation: str, messages: list) -> None:
+        """The CAP messages of the warnings ``nation`` has in force (node.CapMessage items)."""
+        self._cap[nation] = list(messages)
+
+    def cap_messages(self) -> list:
+        return [m for messages in self._cap.values() for m in messages]
 
     def static(self) -> dict:
         return self._static

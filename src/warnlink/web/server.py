@@ -3,7 +3,8 @@
 ``GET /`` the page; ``/static/*`` its assets (in the package: nothing is fetched from
 the internet); ``/api/scenario`` nations, sensors with coverage, areas;
 ``/api/basemap`` coastlines and borders of the region (bundled Natural Earth);
-``/api/picture?nation=N`` what node N holds now; ``/api/stream?nation=N`` the same as
+``/api/picture?nation=N`` what node N holds now; ``/cap.atom`` an Atom feed of the CAP
+warnings in force, each also at ``/cap/<identifier>.xml``; ``/api/stream?nation=N`` the same as
 server-sent events, at most ``MAX_EVENTS_PER_S`` a second; ``/healthz``.
 """
 
@@ -11,17 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
 import uvicorn
-from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from warnlink import geodata
+from warnlink.web.atom import cap_atom_feed
 from warnlink.web.picture import PictureBoard
 
 STATIC = Path(__file__).parent / "static"
@@ -95,6 +98,20 @@ def create_app(board: PictureBoard) -> FastAPI:
         snap = board.snapshot(nation_or_404(nation))
         return JSONResponse(snap if snap is not None else {"t_s": None, "tracks": [], "alerts_active": [],
                                                             "alert_log": [], "launch_events": []})
+
+    @app.get("/cap.atom")
+    def cap_feed(request: Request):
+        base = str(request.base_url).rstrip("/")
+        body = cap_atom_feed(board.cap_messages(), base, f"warnlink warnings in force: {board.static().get('scenario', '')}",
+                             time.time_ns())
+        return Response(body, media_type="application/atom+xml")
+
+    @app.get("/cap/{identifier}.xml")
+    def cap_message(identifier: str):
+        for m in board.cap_messages():
+            if m.identifier == identifier:
+                return Response(m.xml, media_type="application/cap+xml")
+        raise HTTPException(404, detail=f"no CAP message {identifier!r} in force")
 
     @app.get("/api/stream")
     async def stream(nation: str = Query(..., min_length=2, max_length=8, pattern="^[A-Z]+$")):
