@@ -17,8 +17,6 @@ from typer.testing import CliRunner
 
 from warnlink.cli import app
 from warnlink.replay import replay_run
-from warnlink.runner import RunOptions, run_scenario
-from warnlink.scenario.loader import load_scenario
 
 SCENARIO = Path(__file__).parent / "scenarios" / "short_srbm.toml"
 pytestmark = pytest.mark.slow
@@ -29,13 +27,6 @@ def nats_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run-nats")
     result = CliRunner().invoke(app, ["run", str(SCENARIO), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    return out
-
-
-@pytest.fixture(scope="module")
-def memory_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run-memory")
-    run_scenario(load_scenario(SCENARIO), out, RunOptions(transport="memory"))
     return out
 
 

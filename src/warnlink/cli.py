@@ -221,6 +221,35 @@ def demo(
               out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False))
 
 
+@app.command()
+def export(
+    run_dir: str = typer.Argument(..., metavar="RUN_DIR", help="A directory written by `warnlink run`."),
+    fmt: str = typer.Option(..., "--format", help="geojson, kml or czml."),
+    out: Optional[str] = typer.Option(None, "--out", help="File to write (default: RUN_DIR/export.<format>)."),
+    nation: Optional[str] = typer.Option(None, "--nation", help="Only this node's picture (default: every node)."),
+) -> None:
+    """Export a run's tracks, impact ellipses, launch points, areas and alerts for GIS tools or Cesium."""
+    from pathlib import Path
+
+    from warnlink.interop.export import FORMATS, SUFFIX, WRITERS, picture_of
+    from warnlink.interop.run_dir import RunDirError, load_run
+
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    try:
+        run_ = load_run(run_dir)
+        if nation is not None and nation not in run_.records:
+            fail(f"--nation {nation!r}: the run's nodes are {', '.join(run_.records)}")
+        text = WRITERS[fmt](picture_of(run_, nation))
+    except RunDirError as exc:
+        fail(str(exc))
+    target = Path(out) if out else Path(run_dir) / f"export{SUFFIX[fmt]}"
+    if not target.resolve().parent.is_dir():
+        fail(f"--out {out!r}: directory {target.resolve().parent} does not exist")
+    target.write_text(text, encoding="utf-8")
+    Console().print(f"wrote {target}")
+
+
 audit_app = typer.Typer(help="Audit logs: every message a node sent, received and refused, hash-chained.")
 app.add_typer(audit_app, name="audit")
 
