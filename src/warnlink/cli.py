@@ -250,6 +250,25 @@ def export(
     Console().print(f"wrote {target}")
 
 
+@app.command()
+def report(
+    run_dir: str = typer.Argument(..., metavar="RUN_DIR", help="A directory written by `warnlink run`."),
+    out: Optional[str] = typer.Option(None, "--out", help="Directory for report.html and its plots (default: RUN_DIR/report)."),
+) -> None:
+    """Write the after-action report of a run: HTML with plots per launch, warnings and latency."""
+    from pathlib import Path
+
+    from warnlink.evaluation.report import write_report
+    from warnlink.interop.run_dir import RunDirError, load_run
+
+    try:
+        run_ = load_run(run_dir)
+        path = write_report(run_, Path(out) if out else Path(run_dir) / "report")
+    except RunDirError as exc:
+        fail(str(exc))
+    Console().print(f"wrote {path}")
+
+
 audit_app = typer.Typer(help="Audit logs: every message a node sent, received and refused, hash-chained.")
 app.add_typer(audit_app, name="audit")
 
