@@ -20,6 +20,7 @@ Everything the node holds is recorded in a :class:`NodeRecord` for metrics and r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import shapely
 
 from warnlink import frames
 from warnlink.archive import ArchiveEntry, ArchiveWriter
@@ -63,6 +65,7 @@ class NodeConfig:
     burnout_energy_gain_j_per_kg: float = 2e5  # ... and not gaining energy meanwhile (thrust adds ~1e5 per s)
     classify_above_m: float = 100e3  # drag takes energy lower down: the class is decided above this
     min_updates_to_warn: int = 10  # a track warns once a member has this many measurements behind it
+    overflight_exit_margin_s: float = 30.0  # an overflight warning ends this long after the predicted exit
     ended_margin_s: float = 5.0  # a vanished track whose impact time has passed by this much has ended
     launch_point_max_age_s: float = 200.0  # estimate the launch point only from boost-phase states this young
 
@@ -108,6 +111,7 @@ class _TrackState:
     boost_iip: object | None = None  # instantaneous impact point while a motor burns (display only)
     max_updates: int = 0  # most measurements behind any member local track so far
     assessment: TrackPrediction | None = None  # area probabilities of the last prediction
+    overflight_exit_s: dict[str, float] = field(default_factory=dict)  # area id -> predicted exit time
     ended: bool = False
 
 
@@ -351,6 +355,7 @@ class Node:
                 log.info("%s: no class for %s: %s", self.nation, trk.id, exc)
             if self.areas:
                 state.assessment = self._assess(trk.id, pred, ended=False)
+                state.overflight_exit_s = self._overflight_exits(pred)
             cls = state.classification
             self.record.predictions.append(PredictionSample(
                 t_s=t_s, system_track_id=trk.id, iip_lat_rad=float(pred.lat_rad), iip_lon_rad=float(pred.lon_rad),
@@ -386,9 +391,27 @@ class Node:
                 state.ended = True
                 preds.append(self._assess(track_id, pred, ended=True))
                 continue
+            passed = [a for a, exit_s in state.overflight_exit_s.items() if t_s > exit_s]
+            if passed:  # the predicted path has left these areas: their overflight threat is over
+                assessment = dataclasses.replace(assessment, overflight_probability={
+                    a: (0.0 if a in passed else p) for a, p in assessment.overflight_probability.items()})
             preds.append(assessment)
         for event in self.alerts.step(t_s, preds):
             self._issue(event, t_s)
+
+    def _overflight_exits(self, pred) -> dict[str, float]:
+        """For each overflight area the predicted ground track enters: when it leaves it (scenario s)."""
+        lon = np.degrees(pred.ground_track_lon_rad)
+        lat = np.degrees(pred.ground_track_lat_rad)
+        exits = {}
+        for area in self.areas:
+            if "overflight" not in area.warn or len(lon) == 0:
+                continue
+            lon_w = (lon - area.centre_lon_deg + 180.0) % 360.0 - 180.0 + area.centre_lon_deg
+            inside = shapely.contains_xy(area.geometry, lon_w, lat)
+            if inside.any():
+                exits[area.id] = float(pred.ground_track_t_s[np.nonzero(inside)[0][-1]]) + self.config.overflight_exit_margin_s
+        return exits
 
     def _assess(self, track_id: str, pred, ended: bool) -> TrackPrediction:
         return assess_track(
