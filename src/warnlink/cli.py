@@ -202,6 +202,8 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Dashboard address."),
     transport: str = typer.Option("nats", help="nats or memory."),
     out: Optional[str] = typer.Option(None, help="Where the runs go (default: a temporary directory)."),
+    cot: Optional[str] = typer.Option(None, "--cot", help="Also stream Cursor on Target to tcp://HOST:PORT or udp://HOST:PORT."),
+    cot_node: Optional[str] = typer.Option(None, "--cot-node", help="Whose picture goes out as CoT (default: the first nation)."),
 ) -> None:
     """Run the three-nation demo in real time (or --speed N) with the live dashboard, until Ctrl-C."""
     from pathlib import Path
@@ -216,9 +218,22 @@ def demo(
     if transport not in TRANSPORTS:
         fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
     scenario = _load(scenario_path or default_scenario_path())
+    if cot is not None:
+        from warnlink.interop.cot import CotError, CotSender
+
+        try:
+            CotSender(cot)
+        except CotError as exc:
+            fail(f"--cot: {exc}")
+    if cot_node is not None and cot_node not in scenario.nations:
+        fail(f"--cot-node {cot_node!r}: the scenario's nations are {', '.join(scenario.nations)}")
     console = Console()
-    main_demo(scenario, speed=speed, host=host, port=port, transport=transport,
-              out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False))
+    try:
+        main_demo(scenario, speed=speed, host=host, port=port, transport=transport,
+                  out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False),
+                  cot_url=cot, cot_node=cot_node)
+    except OSError as exc:
+        fail(f"cannot start the demo: {exc}")
 
 
 @app.command()

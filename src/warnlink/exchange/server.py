@@ -5,8 +5,10 @@ partner's; its user may publish only on its own subjects (and JetStream's API, w
 is scoped to its account) and subscribe only to its partners' subjects and its own
 inboxes. The server refuses anything else: a nation cannot speak for another.
 
-The process is stopped on ``stop()``, on leaving the ``with`` block (error or
-Ctrl-C included) and, failing all that, when the interpreter exits.
+The process runs in its own session, so that a Ctrl-C in the terminal reaches the
+command, which closes its connections first and then stops the server: on ``stop()``,
+on leaving the ``with`` block (error or Ctrl-C included) and, failing all that, when the
+interpreter exits.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class NatsServer:
             f.write(text)
         self._log = open(self.dir / "server.log", "wb")
         self.process = subprocess.Popen([binary, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
         atexit.register(self.stop)
         try:
             self._wait_ready()

@@ -11,6 +11,7 @@ server-sent events, at most ``MAX_EVENTS_PER_S`` a second; ``/healthz``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -136,6 +137,17 @@ def create_app(board: PictureBoard) -> FastAPI:
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: Ctrl-C belongs to the command, which stops everything."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+    def install_signal_handlers(self) -> None:  # older uvicorn
+        return None
+
+
 @dataclass
 class RunningServer:
     server: uvicorn.Server
@@ -153,8 +165,7 @@ class RunningServer:
 async def start_server(board: PictureBoard, host: str, port: int) -> RunningServer:
     """Serve the dashboard in the running event loop; returns once it listens (port 0: any free port)."""
     config = uvicorn.Config(create_app(board), host=host, port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # Ctrl-C belongs to the command, which stops everything
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
