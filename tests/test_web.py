@@ -186,3 +186,71 @@ def test_cap_atom_feed_of_the_warnings_in_force(board):
     assert client.get("/cap/nothing.xml").status_code == 404
     board.set_cap("JPN", [])
     assert feedparser.parse(client.get("/cap.atom").content).entries == []
+
+
+@pytest.mark.slow
+def test_real_demo_in_a_real_browser(tmp_path):
+    """`warnlink demo` itself (nodes over a real nats-server) at 40x, seen in Chromium, then Ctrl-C."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    exe = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if exe is None or sync_playwright is None:
+        if os.environ.get("WARNLINK_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or Playwright missing but WARNLINK_REQUIRE_BROWSER is set")
+        pytest.skip("no Chromium/Playwright here; ./run test installs them")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "warnlink", "demo", "--speed", "40", "--port", str(port),
+                             "--out", str(tmp_path / "demo")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    errors = []
+    try:
+        line = proc.stdout.readline()
+        assert re.search(rf"http://127\.0\.0\.1:{port}/", line), line
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"])
+            page = browser.new_page(viewport={"width": 1400, "height": 850})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.select_option("#nation", "JPN")
+            head = page.wait_for_selector("circle.head", timeout=30_000)
+            x1 = float(head.get_attribute("cx"))
+            page.wait_for_timeout(1500)
+            x2 = float(page.locator("circle.head").first.get_attribute("cx"))
+            assert x1 != x2, "tracks do not move"
+            # Japan's node warns its EEZ of the lofted ICBM (M1) and the SRBM (M3).
+            page.wait_for_selector("path.area.warned[data-area='JPN-EEZ']", timeout=40_000)
+            assert page.locator("#log li").count() >= 1
+            page.wait_for_timeout(500)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+            page.select_option("#nation", "ROK")  # ROK has no warning of Japan's areas to show
+            page.wait_for_function("document.querySelectorAll('path.area.warned').length === 0", timeout=10_000)
+            browser.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, proc.stdout.read()
+    assert not errors, errors
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmd = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        assert not ("nats-server" in cmd and str(tmp_path) in cmd), "nats-server left running"
