@@ -71,8 +71,12 @@ function connect(nation) {
 let pending = null;
 const trackNodes = new Map();  // reuse SVG nodes across frames
 
+const drawTimes = [];  // ms per picture drawn, for benchmarks/dashboard_browser.py
+window.warnlinkDrawTimes = drawTimes;
+
 function draw() {
   const snap = pending; if (!snap) return; pending = null;
+  const started = performance.now();
   document.getElementById("clock").textContent = (snap.utc || "").replace("T", " ");
   document.getElementById("speed").textContent = snap.speed ? "×" + snap.speed : "";
   const seen = new Set();
@@ -119,6 +123,8 @@ function draw() {
     li.textContent = `t=${Math.round(a.t_s)} s ${a.msg_type} ${a.area_id} ${a.kind} (${a.track}, p=${a.probability})`;
     return li;
   }));
+  drawTimes.push(performance.now() - started);
+  if (drawTimes.length > 1000) drawTimes.shift();
 }
 
 window.addEventListener("resize", () => { location.reload(); });
