@@ -284,6 +284,45 @@ def report(
     Console().print(f"wrote {path}")
 
 
+@app.command()
+def evaluate(
+    scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file."),
+    runs: int = typer.Option(10, "--runs", help="Monte Carlo runs (seeds seed, seed+1, ...)."),
+    out: str = typer.Option(..., "--out", help="Directory for evaluation.json and plots."),
+    seed: int = typer.Option(1, "--seed", help="First seed."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: one per core)."),
+) -> None:
+    """Monte Carlo evaluation against the truth, the PCRLB and a centralised oracle."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from warnlink.evaluation.harness import evaluate as run_evaluation
+
+    if runs < 1:
+        fail(f"--runs {runs}: at least 1")
+    if workers is not None and workers < 1:
+        fail(f"--workers {workers}: at least 1")
+    _load(scenario_path)  # one clear error before any process starts
+    with Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("runs", total=runs)
+        summary = run_evaluation(Path(scenario_path), runs, Path(out), base_seed=seed, workers=workers,
+                                 progress=lambda done, total: bar.update(task, completed=done))
+    from rich.table import Table
+
+    table = Table(title=f"{summary['scenario']}: {runs} runs")
+    cols = ("rmse_pcrlb_ratio_midcourse", "nees_in_band_fraction", "ellipse95_coverage", "false_alerts",
+            "missed_alerts", "warning_delay_vs_oracle_s")
+    table.add_column("node")
+    for c in cols:
+        table.add_column(c.replace("_", " "))
+    for nation, node in summary["nodes"].items():
+        table.add_row(nation, *(str(node.get(c)) for c in cols))
+    Console().print(table)
+    Console().print(f"wrote {Path(out) / 'evaluation.json'}")
+
+
 audit_app = typer.Typer(help="Audit logs: every message a node sent, received and refused, hash-chained.")
 app.add_typer(audit_app, name="audit")
 

@@ -38,6 +38,7 @@ class RunOptions:
     until_s: float | None = None  # stop early (scenario seconds); default: the scenario's duration
     barrier_timeout_s: float = 5.0  # wait this long for a step's messages before counting them lost
     speed: float | None = None  # pace the clock at this many times real time; None: as fast as possible
+    seed: int | None = None  # instead of the scenario's seed (Monte Carlo runs)
     node: NodeConfig = field(default_factory=NodeConfig)
 
 
@@ -83,7 +84,8 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     out_dir.mkdir(parents=True, exist_ok=True)
     world = build_world(scenario)
     duration = float(cfg.scenario.duration_s if options.until_s is None else min(options.until_s, cfg.scenario.duration_s))
-    sensor_run = simulate_sensors(cfg.sensors, world.trajectories, duration, scenario.epoch_ns, cfg.scenario.seed)
+    seed = cfg.scenario.seed if options.seed is None else options.seed
+    sensor_run = simulate_sensors(cfg.sensors, world.trajectories, duration, scenario.epoch_ns, seed)
 
     nations = [n.id for n in cfg.nations]
     keys = {n: NodeKey.generate(n) for n in nations}
@@ -96,7 +98,7 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     nodes = {
         n: Node(n, partners=[p for p in nations if p != n], areas=scenario.areas, epoch_ns=scenario.epoch_ns,
                 sealer=Sealer(keys[n]), verifier=Verifier(keyring), out_dir=out_dir, config=options.node,
-                seed=cfg.scenario.seed)
+                seed=seed)
         for n in nations
     }
     exchange = _Exchange(nations, out_dir, options)
@@ -113,7 +115,7 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     messages = exchange.message_counts(nodes)
     metrics = compute_metrics(cfg.scenario.name, world, sensor_run, records, scenario.areas, messages)
     metrics["run"] = {"transport": options.transport, "step_s": options.step_s, "scenario_s": duration,
-                      "wall_s": round(time.perf_counter() - started, 3), "seed": cfg.scenario.seed}
+                      "wall_s": round(time.perf_counter() - started, 3), "seed": seed}
     (out_dir / "metrics.json").write_text(_json(metrics))
     (out_dir / "run.json").write_text(_json({
         "scenario_path": str(Path(scenario.path).resolve()), "scenario": cfg.scenario.name,

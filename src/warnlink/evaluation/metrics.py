@@ -162,6 +162,7 @@ def alert_metrics(world, records, associations, areas) -> dict:
                 "hit": hit,
             })
     missed = 0
+    missed_by_nation: dict[str, int] = {}
     for key, event_t in truth_hits.items():
         lid, area_id, kind = key
         area = next(a for a in areas if a.id == area_id)
@@ -172,10 +173,13 @@ def alert_metrics(world, records, associations, areas) -> dict:
             for a in record.alerts
         )
         missed += not alerted
+        if not alerted:
+            missed_by_nation[area.nation] = missed_by_nation.get(area.nation, 0) + 1
     return {
         "true": sum(1 for i in items if i["hit"]),
         "false": sum(1 for i in items if not i["hit"]),
         "missed": missed,
+        "missed_by_nation": missed_by_nation,
         "items": items,
     }
 

@@ -16,6 +16,7 @@ class SystemTrackSample:
     r_ecef_m: tuple[float, float, float]
     boost_probability: float
     nations: tuple[str, ...]
+    cov_pos_m2: tuple[float, ...] = ()  # upper triangle (6) of the position covariance, for NEES
 
 
 @dataclass(frozen=True)
