@@ -150,24 +150,46 @@ def test_subjects():
             subject_for(nation, kind)
 
 
-async def _exchange(transports, publisher, raw_subject=None):
+async def _exchange(transports, publisher, raw_subject=None, spy=None):
+    """``publisher`` releases 20 messages to each partner, each copy marked with its recipient."""
     got = {n: [] for n in transports}
     for n, t in transports.items():
         await t.connect()
         await t.subscribe_partners([p for p in transports if p != n], lambda s, d, w, n=n: got[n].append((s, d)))
+    spied = []
+    if spy is not None:  # another nation's own credentials, subscribing to what was not released to it
+        url, user, password, subject = spy
+        import nats
+
+        errors = []
+
+        async def on_error(exc):
+            errors.append(str(exc))
+
+        async def on_message(msg):
+            spied.append(msg.subject)
+
+        raw = await nats.connect(url, user=user, password=password, error_cb=on_error)
+        await raw.subscribe(subject, cb=on_message)
+        await raw.flush()
+    partners = [p for p in transports if p != publisher]
     for i in range(20):
-        assert await transports[publisher].publish("tracks", f"m{i}".encode(), f"{publisher}-{i}")
+        for to in partners:
+            assert await transports[publisher].publish("tracks", f"m{i}-{to}".encode(), f"{publisher}-{i}-{to}", to)
     if raw_subject:
         await transports[publisher].publish_raw(raw_subject, b"forged")
     for t in transports.values():
         await t.flush()
     for _ in range(200):
-        if all(len(got[n]) >= 20 for n in transports if n != publisher):
+        if all(len(got[n]) >= 20 for n in partners):
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.1)
     for t in transports.values():
         await t.close()
+    if spy is not None:
+        await raw.close()
+        return got, spied, errors
     return got
 
 
@@ -177,14 +199,39 @@ def test_partners_receive_in_order_and_a_publish_as_another_nation_is_refused(tm
     if kind == "nats":
         with NatsServer(tmp_path, nations) as server:
             transports = {n: NatsTransport(server.url, n, *server.credentials(n)) for n in nations}
-            got = asyncio.run(_exchange(transports, "ROK", raw_subject="wl.v1.JPN.tracks"))
+            got = asyncio.run(_exchange(transports, "ROK", raw_subject="wl.v1.JPN.tracks.USA"))
     else:
         bus = MemoryBus()
         transports = {n: MemoryTransport(bus, n) for n in nations}
-        got = asyncio.run(_exchange(transports, "ROK", raw_subject="wl.v1.JPN.tracks"))
-    expected = [("wl.v1.ROK.tracks", f"m{i}".encode()) for i in range(20)]
-    assert got["JPN"] == expected and got["USA"] == expected and got["ROK"] == []
+        got = asyncio.run(_exchange(transports, "ROK", raw_subject="wl.v1.JPN.tracks.USA"))
+    for n in ("JPN", "USA"):
+        assert got[n] == [(f"wl.v1.ROK.tracks.{n}", f"m{i}-{n}".encode()) for i in range(20)]
+    assert got["ROK"] == []
     assert any("ermissions" in e for e in transports["ROK"].errors), transports["ROK"].errors
+
+
+def test_a_partner_cannot_read_what_was_released_to_another(tmp_path):
+    """JPN, with its own credentials, subscribes to ROK's release to USA: the server refuses."""
+    nations = ["ROK", "JPN", "USA"]
+    with NatsServer(tmp_path, nations) as server:
+        transports = {n: NatsTransport(server.url, n, *server.credentials(n)) for n in nations}
+        got, spied, errors = asyncio.run(_exchange(
+            transports, "ROK", spy=(server.url, *server.credentials("JPN"), "wl.v1.ROK.tracks.USA")))
+    assert len(got["USA"]) == 20 and spied == []
+    assert any("ermissions" in e for e in errors), errors
+    with NatsServer(tmp_path / "wide", nations) as server:
+        transports = {n: NatsTransport(server.url, n, *server.credentials(n)) for n in nations}
+        got, spied, errors = asyncio.run(_exchange(
+            transports, "ROK", spy=(server.url, *server.credentials("JPN"), "wl.v1.ROK.>")))
+    # A wildcard is refused outright as well: JPN may subscribe only to what is addressed to JPN.
+    assert spied == [] and any("ermissions" in e for e in errors)
+
+
+def test_a_message_addressed_to_another_partner_is_refused(keys):
+    k, ring = keys
+    data = seal(_track(), k["ROK"], 1, NOW)
+    assert Verifier(ring, me="JPN").open("wl.v1.ROK.tracks.JPN", data, NOW).body == _track()
+    assert _reason(Verifier(ring, me="JPN"), "wl.v1.ROK.tracks.USA", data) == "wrong_subject"
 
 
 def test_server_is_stopped_on_error(tmp_path):

@@ -2,7 +2,8 @@
 
 One file per node, ``RUN_DIR/archive/<NATION>.msgs``: a stream of MessagePack
 :class:`ArchiveEntry` records, each behind its 4-byte big-endian length, each the exact bytes that went over the wire with the
-scenario step it belongs to. ``step`` entries mark the moments the node fused its
+scenario step it belongs to (``own``: a local track as the node's own fusion took it,
+before any release rule changed the copies ``sent`` to partners). ``step`` entries mark the moments the node fused its
 picture, so that :mod:`warnlink.replay` can rebuild the same system tracks.
 """
 
@@ -14,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-Direction = Literal["sent", "received", "rejected", "step"]
+Direction = Literal["own", "sent", "received", "rejected", "step"]
 
 
 class ArchiveEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=True):

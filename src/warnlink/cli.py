@@ -124,12 +124,36 @@ def plot(
     Console().print(f"wrote {written}")
 
 
+def _policies(directory, scenario):
+    """Release policies from DIR/<NATION>.toml (nations without a file release everything), or exit 2."""
+    if directory is None:
+        return None
+    from pathlib import Path
+
+    from warnlink.exchange.policy import PolicyError, load_policy
+
+    root = Path(directory)
+    if not root.is_dir():
+        fail(f"--policies {directory!r}: not a directory")
+    out = {}
+    for path in sorted(root.glob("*.toml")):
+        try:
+            policy = load_policy(path, scenario.nations)
+        except PolicyError as exc:
+            fail(str(exc))
+        if path.stem != policy.nation:
+            fail(f"{path}: nation {policy.nation!r} in a file named {path.name}")
+        out[policy.nation] = policy
+    return out
+
+
 @app.command()
 def run(
     scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file."),
     out: str = typer.Option(..., "--out", help="Run directory (metrics.json, alerts/, archive/)."),
     transport: str = typer.Option("nats", help="nats (a real nats-server started for the run) or memory."),
     until_s: Optional[float] = typer.Option(None, help="Stop at this scenario time (s) instead of the scenario's end."),
+    policies: Optional[str] = typer.Option(None, "--policies", help="Directory of release policies, <NATION>.toml each."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
 ) -> None:
     """Run every nation's node over a scenario, as fast as the machine allows, and measure it."""
@@ -145,7 +169,7 @@ def run(
     if until_s is not None and not until_s > 0:
         fail(f"--until-s {until_s}: must be > 0")
     scenario = _load(scenario_path)
-    options = RunOptions(transport=transport, until_s=until_s)
+    options = RunOptions(transport=transport, until_s=until_s, policies=_policies(policies, scenario))
     try:
         if quiet:
             result = run_scenario(scenario, Path(out), options)

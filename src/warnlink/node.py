@@ -35,13 +35,15 @@ from warnlink.archive import ArchiveEntry, ArchiveWriter
 from warnlink.evaluation.records import AlertSample, NodeRecord, PredictionSample, SystemTrackSample
 from warnlink.exchange.audit import AuditLog
 from warnlink.exchange.envelope import Rejected, Sealer, Verifier
+from warnlink.exchange.policy import ReleasePolicy, apply_release, release_everything
 from warnlink.exchange.transport import subject_for
 from warnlink.fusion import Fusion
-from warnlink.messages import AlertNotice, IRReport, LaunchEvent, RadarReport, TrackReport
+from warnlink.messages import AlertNotice, IRReport, LaunchEvent, RadarReport, TrackReport, encode
 from warnlink.prediction import classify_track, estimate_launch_point, predict_impacts
 from warnlink.tracking.launch_detect import LaunchDetector
 from warnlink.tracking.tracker import LocalTracker
 from warnlink.warning import AlertManager, assess_track, to_cap_xml
+from warnlink.warning.geo import Ellipse
 from warnlink.warning.lifecycle import TrackPrediction
 
 log = logging.getLogger(__name__)
@@ -72,13 +74,14 @@ class NodeConfig:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One sealed message ready to publish."""
+    """One sealed message ready to publish to one partner."""
 
     kind: str
     subject: str
     seq: int
     msg_id: str
     data: bytes
+    to: str
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class _TrackState:
 class NodeCounters:
     sensor_reports: int = 0
     sent: int = 0
+    withheld: int = 0  # copies a partner was not entitled to under the release policy
     received: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
@@ -128,7 +132,7 @@ class Node:
 
     def __init__(self, nation: str, *, partners: list[str], areas, epoch_ns: int, sealer: Sealer,
                  verifier: Verifier, out_dir: Path, config: NodeConfig | None = None,
-                 seed: int = 0, sensor_sites: dict | None = None) -> None:
+                 seed: int = 0, policy: ReleasePolicy | None = None) -> None:
         self.nation = nation
         self.partners = list(partners)
         self.epoch_ns = int(epoch_ns)
@@ -137,7 +141,10 @@ class Node:
         self.tracker = LocalTracker(nation, epoch_ns)
         self.launch_detector = LaunchDetector(nation, epoch_ns)
         self.fusion = Fusion(nation, epoch_ns=epoch_ns)
+        self.all_areas = list(areas)
         self.areas = [a for a in areas if a.nation == nation]
+        self.policy = policy or release_everything(nation)
+        self._threat_cache: dict = {}
         self.alerts = AlertManager(nation, self.areas, sender_id=f"warnlink.{nation}", epoch_utc_ns=epoch_ns)
         self.sealer = sealer
         self.verifier = verifier
@@ -178,6 +185,8 @@ class Node:
         bodies: list = []
         for report in self.tracker.reports():
             self.fusion.ingest(report, t_s)
+            self.archive.write(ArchiveEntry("own", t_s, time.time_ns(), subject_for(self.nation, "tracks"),
+                                            encode(report)))
             bodies.append(report)
         for event in self.launch_detector.events():
             self.launch_events.append(event)
@@ -187,14 +196,41 @@ class Node:
         out = []
         for body in bodies:
             kind = KIND_OF_BODY[type(body)]
-            subject = subject_for(self.nation, kind)
-            sent_ns = time.time_ns()
-            seq, data = self.sealer.seal(body, sent_ns)
-            out.append(Outgoing(kind, subject, seq, f"{self.nation}-{seq}", data))
-            self.archive.write(ArchiveEntry("sent", t_s, sent_ns, subject, data))
-            self.audit.record("sent", subject=subject, origin=self.nation, seq=seq, size=len(data))
+            for partner in self.partners:  # releasability is decided per partner, here, before sending
+                released = apply_release(self.policy.for_partner(partner), body, self._threatens(body, partner))
+                if released is None:
+                    self.counters.withheld += 1
+                    continue
+                subject = subject_for(self.nation, kind, partner)
+                sent_ns = time.time_ns()
+                seq, data = self.sealer.seal(released, sent_ns)
+                out.append(Outgoing(kind, subject, seq, f"{self.nation}-{seq}", data, partner))
+                self.archive.write(ArchiveEntry("sent", t_s, sent_ns, subject, data))
+                self.audit.record("sent", subject=subject, origin=self.nation, seq=seq, size=len(data))
         self.counters.sent += len(out)
         return out
+
+    def _threatens(self, body, partner: str) -> bool:
+        """Whether the system track behind one of our track reports may come down on, or fly over,
+        one of ``partner``'s areas (its 99% impact ellipse or predicted path touches one)."""
+        if not isinstance(body, TrackReport) or not self.policy.for_partner(partner).only_threatening:
+            return False
+        name = self.fusion.name_of((body.origin, body.track_id))
+        state = self.track_state.get(name) if name else None
+        pred = state.last_prediction if state else None
+        if pred is None:
+            return False
+        key = (name, partner, pred.impact_t_s)
+        if key not in self._threat_cache:
+            areas = [a for a in self.all_areas if a.nation == partner]
+            ell = Ellipse.from_covariance(pred.lat_rad, pred.lon_rad, pred.cov_en_m2, confidence=0.99)
+            blat, blon = ell.boundary_lat_lon_deg(36)
+            shapes = [shapely.Polygon(np.column_stack([blon, blat]))]
+            if len(pred.ground_track_lon_rad) >= 2:
+                shapes.append(shapely.LineString(np.column_stack([np.degrees(pred.ground_track_lon_rad),
+                                                                  np.degrees(pred.ground_track_lat_rad)])))
+            self._threat_cache[key] = any(shape.intersects(a.geometry) for a in areas for shape in shapes)
+        return self._threat_cache[key]
 
     # ------------------------------------------------------------------ 3. partners
 

@@ -18,7 +18,7 @@ from warnlink.evaluation.records import NodeRecord
 from warnlink.exchange.envelope import Rejected, Verifier
 from warnlink.exchange.signing import KeyRing
 from warnlink.fusion import Fusion
-from warnlink.messages import TrackReport
+from warnlink.messages import MessageError, TrackReport, decode_wire
 
 
 class ReplayError(ValueError):
@@ -51,8 +51,8 @@ def replay_run(run_dir: Path) -> dict[str, NodeReplay]:
 
 def _replay_node(nation: str, path: Path, keyring: KeyRing, run_dir: Path) -> NodeReplay:
     fusion = Fusion(nation, epoch_ns=_epoch_ns(run_dir))
-    # The node's own messages are checked like a partner's: the archive proves what it sent.
-    verifier_own, verifier_partners = Verifier(keyring, max_age_s=None), Verifier(keyring, max_age_s=None)
+    # Partners' messages are verified again: the archive proves what was received.
+    verifier_partners = Verifier(keyring, me=nation, max_age_s=None)
     samples, steps, messages, refused = [], 0, 0, 0
     try:
         for entry in read_archive(path):
@@ -61,9 +61,16 @@ def _replay_node(nation: str, path: Path, keyring: KeyRing, run_dir: Path) -> No
                 for trk in fusion.fuse(entry.t_s):
                     samples.append((entry.t_s, trk.id, np.asarray(trk.x[:3], float)))
                 continue
-            if entry.direction not in ("sent", "received"):
+            if entry.direction == "own":
+                try:
+                    fusion.ingest(decode_wire(entry.data), entry.t_s)
+                except MessageError as exc:
+                    raise ReplayError(f"{path}: an own track entry is damaged: {exc}") from exc
+                messages += 1
                 continue
-            verifier = verifier_own if entry.direction == "sent" else verifier_partners
+            if entry.direction != "received":
+                continue
+            verifier = verifier_partners
             try:
                 opened = verifier.open(entry.subject, entry.data, entry.wall_ns)
             except Rejected:

@@ -39,6 +39,7 @@ class RunOptions:
     barrier_timeout_s: float = 5.0  # wait this long for a step's messages before counting them lost
     speed: float | None = None  # pace the clock at this many times real time; None: as fast as possible
     seed: int | None = None  # instead of the scenario's seed (Monte Carlo runs)
+    policies: dict | None = None  # nation -> ReleasePolicy (default: release everything to every partner)
     node: NodeConfig = field(default_factory=NodeConfig)
 
 
@@ -97,8 +98,8 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
 
     nodes = {
         n: Node(n, partners=[p for p in nations if p != n], areas=scenario.areas, epoch_ns=scenario.epoch_ns,
-                sealer=Sealer(keys[n]), verifier=Verifier(keyring), out_dir=out_dir, config=options.node,
-                seed=seed)
+                sealer=Sealer(keys[n]), verifier=Verifier(keyring, me=n), out_dir=out_dir, config=options.node,
+                seed=seed, policy=(options.policies or {}).get(n))
         for n in nations
     }
     exchange = _Exchange(nations, out_dir, options)
@@ -207,14 +208,12 @@ class _Exchange:
         """Publish a step's messages and wait until each has reached every partner."""
         if not batch:
             return
-        acks = await asyncio.gather(*(self.transports[origin].publish(out.kind, out.data, out.msg_id)
+        acks = await asyncio.gather(*(self.transports[origin].publish(out.kind, out.data, out.msg_id, out.to)
                                       for origin, out in batch))
-        for (origin, _), acked in zip(batch, acks):
+        for (origin, out), acked in zip(batch, acks):
             self.published += 1
             self.acked += bool(acked)
-            for n in self.nations:
-                if n != origin:
-                    self._expected[n] += 1
+            self._expected[out.to] += 1
         for transport in self.transports.values():
             await transport.flush()
         deadline = time.monotonic() + self.options.barrier_timeout_s
@@ -238,8 +237,9 @@ class _Exchange:
     def message_counts(self, nodes) -> dict:
         delivered = sum(node.counters.received + sum(node.counters.rejected.values()) for node in nodes.values())
         rejected = sum(sum(node.counters.rejected.values()) for node in nodes.values())
+        withheld = sum(node.counters.withheld for node in nodes.values())
         return {"published": self.published, "acknowledged": self.acked, "delivered": delivered,
-                "rejected": rejected, "lost": self.lost,
+                "rejected": rejected, "lost": self.lost, "withheld": withheld,
                 "transport_errors": sum(len(t.errors) for t in self.transports.values())}
 
     async def stop(self) -> None:

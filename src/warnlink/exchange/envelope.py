@@ -84,6 +84,7 @@ class Verifier:
     """Checks envelopes from every origin; keeps each origin's last sequence number."""
 
     keyring: KeyRing
+    me: str | None = None  # the receiving nation: a message addressed to another is refused
     max_age_s: float | None = 300.0  # older than this is stale (None: no window, for replays of archives)
     max_future_s: float = 30.0
     max_bytes: int = MAX_BYTES
@@ -106,8 +107,10 @@ class Verifier:
         except (msgspec.DecodeError, TypeError, ValueError) as exc:
             raise Rejected("malformed", str(exc)[:200]) from None
         parts = subject.split(".")
-        if len(parts) != 4 or parts[:2] != ["wl", "v1"] or parts[2] != env.origin:
+        if len(parts) not in (4, 5) or parts[:2] != ["wl", "v1"] or parts[2] != env.origin:
             raise Rejected("wrong_subject", f"{env.origin!r} may not speak on {subject!r}")
+        if self.me is not None and (len(parts) != 5 or parts[4] != self.me):
+            raise Rejected("wrong_subject", f"{subject!r} is not addressed to {self.me}")
         if env.v != VERSION:
             raise Rejected("malformed", f"envelope version {env.v}")
         try:

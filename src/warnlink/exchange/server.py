@@ -1,9 +1,11 @@
 """A nats-server for one run: 127.0.0.1, a free port, JetStream, one account per nation.
 
-Each nation's account exports its own subjects ``wl.v1.<NATION>.>`` and imports every
-partner's; its user may publish only on its own subjects (and JetStream's API, which
-is scoped to its account) and subscribe only to its partners' subjects and its own
-inboxes. The server refuses anything else: a nation cannot speak for another.
+Each nation's account exports what it releases to each partner, ``wl.v1.<NATION>.*.<PARTNER>``,
+to that partner's account alone, and imports what its partners release to it; its user
+may publish only on its own subjects (and JetStream's API, which is scoped to its
+account) and subscribe only to what its partners release to it and its own inboxes.
+The server refuses anything else: a nation cannot speak for another, nor read what
+was released to someone else.
 
 The process runs in its own session, so that a Ctrl-C in the terminal reaches the
 command, which closes its connections first and then stops the server: on ``stop()``,
@@ -57,8 +59,9 @@ def accounts_config(nations: list[str], passwords: dict[str, str]) -> str:
     blocks = []
     for n in nations:
         partners = [p for p in nations if p != n]
-        imports = ", ".join(f'{{stream: {{account: {p}, subject: "wl.v1.{p}.>"}}}}' for p in partners)
-        subscribe = ", ".join([f'"wl.v1.{p}.>"' for p in partners] + ['"_INBOX.>"'])
+        imports = ", ".join(f'{{stream: {{account: {p}, subject: "wl.v1.{p}.*.{n}"}}}}' for p in partners)
+        exports = ", ".join(f'{{stream: "wl.v1.{n}.*.{p}", accounts: [{p}]}}' for p in partners)
+        subscribe = ", ".join([f'"wl.v1.{p}.*.{n}"' for p in partners] + ['"_INBOX.>"'])
         blocks.append(f"""  {n}: {{
     jetstream: enabled
     users: [{{
@@ -68,7 +71,7 @@ def accounts_config(nations: list[str], passwords: dict[str, str]) -> str:
         subscribe: {{allow: [{subscribe}]}}
       }}
     }}]
-    exports: [{{stream: "wl.v1.{n}.>"}}]
+    exports: [{exports}]
     imports: [{imports}]
   }}""")
     return "accounts: {\n" + "\n".join(blocks) + "\n}\n"

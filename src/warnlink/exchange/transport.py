@@ -22,13 +22,19 @@ class TransportError(RuntimeError):
     """A transport that cannot connect or publish; the message says where and why."""
 
 
-def subject_for(nation: str, kind: str) -> str:
-    """``wl.v1.<NATION>.<kind>``, the only subjects a nation may publish on."""
-    if not NATION_RE.match(nation):
-        raise ValueError(f"nation {nation!r} is not 2-8 upper-case letters")
+def subject_for(nation: str, kind: str, to: str | None = None) -> str:
+    """``wl.v1.<NATION>.<kind>.<PARTNER>``: what ``nation`` releases to ``to`` (``wl.v1.<NATION>.<kind>`` without).
+
+    A nation publishes only under its own ``wl.v1.<NATION>.>``; each partner's account
+    imports only the subjects that end in its own name, so what is released to one
+    partner never reaches another.
+    """
+    for who in (nation,) + ((to,) if to is not None else ()):
+        if not NATION_RE.match(who):
+            raise ValueError(f"nation {who!r} is not 2-8 upper-case letters")
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    return f"wl.v1.{nation}.{kind}"
+    return f"wl.v1.{nation}.{kind}" + (f".{to}" if to is not None else "")
 
 
 class _Counters:
@@ -49,8 +55,9 @@ class MemoryBus:
         self._subscribers.append((nation, list(origins), handler))
 
     def deliver(self, origin: str, subject: str, data: bytes) -> None:
+        to = subject.split(".")[4] if subject.count(".") == 4 else None
         for nation, origins, handler in self._subscribers:
-            if nation != origin and origin in origins:
+            if nation != origin and origin in origins and nation == to:
                 handler(subject, data, time.time_ns())
 
 
@@ -70,8 +77,8 @@ class MemoryTransport(_Counters):
 
         self.bus.subscribe(self.nation, partners, counted)
 
-    async def publish(self, kind: str, data: bytes, msg_id: str) -> bool:
-        subject = subject_for(self.nation, kind)
+    async def publish(self, kind: str, data: bytes, msg_id: str, to: str) -> bool:
+        subject = subject_for(self.nation, kind, to)
         self.published += 1
         self.bus.deliver(self.nation, subject, bytes(data))
         self.acked += 1
@@ -132,11 +139,11 @@ class NatsTransport(_Counters):
             handler(msg.subject, msg.data, time.time_ns())
 
         for partner in partners:
-            await self.nc.subscribe(f"wl.v1.{partner}.>", cb=on_message)
+            await self.nc.subscribe(f"wl.v1.{partner}.*.{self.nation}", cb=on_message)
         await self.nc.flush()
 
-    async def publish(self, kind: str, data: bytes, msg_id: str) -> bool:
-        subject = subject_for(self.nation, kind)
+    async def publish(self, kind: str, data: bytes, msg_id: str, to: str) -> bool:
+        subject = subject_for(self.nation, kind, to)
         self.published += 1
         try:
             ack = await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=5.0)

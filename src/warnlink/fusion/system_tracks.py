@@ -123,6 +123,10 @@ class Fusion:
             unpack_covariance(report.covariance), accel, float(report.boost_probability),
             int(report.initiated_ns), t_s, int(report.updates))
 
+    def name_of(self, member: tuple[str, str]) -> str | None:
+        """The system track a local track (origin, track id) belonged to at the last fusion."""
+        return self._names.get(member)
+
     def system_track(self, track_id: str) -> SystemTrack | None:
         return self._tracks.get(track_id)
 
