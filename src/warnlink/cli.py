@@ -147,6 +147,20 @@ def _policies(directory, scenario):
     return out
 
 
+def _network(directory: Optional[str]):
+    """The PKI directory of a running network, checked (None without --network)."""
+    if directory is None:
+        return None
+    from pathlib import Path
+
+    from warnlink.exchange.network import Network
+
+    network = Network(Path(directory))
+    if not (network.pki.state_path.exists() and any(network.running().values())):
+        fail(f"--network {directory}: no network is up there (run `warnlink network up {directory}`)")
+    return Path(directory)
+
+
 @app.command()
 def run(
     scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help="Scenario file."),
@@ -154,6 +168,7 @@ def run(
     transport: str = typer.Option("nats", help="nats (a real nats-server started for the run) or memory."),
     until_s: Optional[float] = typer.Option(None, help="Stop at this scenario time (s) instead of the scenario's end."),
     policies: Optional[str] = typer.Option(None, "--policies", help="Directory of release policies, <NATION>.toml each."),
+    network: Optional[str] = typer.Option(None, "--network", help="Run on the federated network up under this PKI directory."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
 ) -> None:
     """Run every nation's node over a scenario, as fast as the machine allows, and measure it."""
@@ -169,7 +184,8 @@ def run(
     if until_s is not None and not until_s > 0:
         fail(f"--until-s {until_s}: must be > 0")
     scenario = _load(scenario_path)
-    options = RunOptions(transport=transport, until_s=until_s, policies=_policies(policies, scenario))
+    options = RunOptions(transport=transport, until_s=until_s, policies=_policies(policies, scenario),
+                         network=_network(network))
     try:
         if quiet:
             result = run_scenario(scenario, Path(out), options)
@@ -177,7 +193,7 @@ def run(
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                           TextColumn("t = {task.completed:.0f} / {task.total:.0f} s"), TimeElapsedColumn(),
                           console=err_console, transient=True) as bar:
-                task = bar.add_task(f"{scenario.config.scenario.name} over {transport}",
+                task = bar.add_task(f"{scenario.config.scenario.name} over {'the network' if network else transport}",
                                     total=scenario.config.scenario.duration_s)
                 result = run_scenario(scenario, Path(out), options,
                                       progress=lambda t, total: bar.update(task, completed=t, total=total))
@@ -228,6 +244,8 @@ def demo(
     out: Optional[str] = typer.Option(None, help="Where the runs go (default: a temporary directory)."),
     cot: Optional[str] = typer.Option(None, "--cot", help="Also stream Cursor on Target to tcp://HOST:PORT or udp://HOST:PORT."),
     cot_node: Optional[str] = typer.Option(None, "--cot-node", help="Whose picture goes out as CoT (default: the first nation)."),
+    network: Optional[str] = typer.Option(None, "--network", help="Run on the federated network up under this PKI directory."),
+    policies: Optional[str] = typer.Option(None, "--policies", help="Directory of release policies, <NATION>.toml each."),
 ) -> None:
     """Run the three-nation demo in real time (or --speed N) with the live dashboard, until Ctrl-C."""
     from pathlib import Path
@@ -255,7 +273,8 @@ def demo(
     try:
         main_demo(scenario, speed=speed, host=host, port=port, transport=transport,
                   out_dir=Path(out) if out else None, announce=lambda line: console.print(line, highlight=False),
-                  cot_url=cot, cot_node=cot_node)
+                  cot_url=cot, cot_node=cot_node, network=_network(network),
+                  policies=_policies(policies, scenario))
     except OSError as exc:
         fail(f"cannot start the demo: {exc}")
 
@@ -375,6 +394,116 @@ def audit_verify(path: str = typer.Argument(..., metavar="PATH", help="An audit 
             console.print(f"[red]TAMPERED[/] {f}: {verdict.reason}", highlight=False)
     if bad:
         raise typer.Exit(code=1)
+
+
+pki_app = typer.Typer(help="The federation's keys and certificates (root, per-nation CAs, NATS accounts, signing keys).")
+app.add_typer(pki_app, name="pki")
+
+
+@pki_app.command("init")
+def pki_init(
+    directory: str = typer.Argument(..., metavar="DIR", help="Where the federation's PKI goes (created, mode 0700)."),
+    nations: str = typer.Option(..., "--nations", help="Comma-separated nation codes, e.g. ROK,JPN,USA."),
+    days: int = typer.Option(365, help="Validity of the issued certificates (days)."),
+) -> None:
+    """Create the federation root, each nation's CA, certificates, NATS credentials and signing key."""
+    from pathlib import Path
+
+    from warnlink.exchange.pki import Pki, PkiError
+
+    if days < 1:
+        fail(f"--days {days}: must be >= 1")
+    try:
+        pki = Pki.init(Path(directory), nations.split(","), days=days)
+    except PkiError as exc:
+        fail(str(exc))
+    console = Console()
+    for n in pki.nations:  # public identifiers only: nothing secret is ever printed
+        console.print(f"{n}: account {pki.account_public(n)}, signing key {pki.signing_key(n).key_id}, "
+                      f"files in {pki.files(n).dir}", highlight=False)
+
+
+@pki_app.command("rotate")
+def pki_rotate(
+    directory: str = typer.Argument(..., metavar="DIR"),
+    nation: str = typer.Option(..., "--nation", help="Whose certificates, NATS users and signing key to replace."),
+) -> None:
+    """Replace a nation's certificates, NATS users and signing key, and revoke the old ones (a running network reloads)."""
+    from pathlib import Path
+
+    from warnlink.exchange.network import Network
+    from warnlink.exchange.pki import Pki, PkiError
+
+    try:
+        revoked = Pki(Path(directory)).rotate(nation)
+    except PkiError as exc:
+        fail(str(exc))
+    network = Network(Path(directory))
+    reloaded = any(network.running().values())
+    if reloaded:
+        network.reload()
+    Console().print(f"{nation}: revoked certificates {', '.join(revoked['revoked_certificates'])}; "
+                    f"NATS users {', '.join(revoked['revoked_users'])}; signing key {revoked['revoked_signing_key']}"
+                    + ("; running servers reloaded" if reloaded else ""), highlight=False)
+
+
+@pki_app.command("revoke-key")
+def pki_revoke_key(
+    directory: str = typer.Argument(..., metavar="DIR"),
+    key_id: str = typer.Argument(..., metavar="KEY_ID", help="A signing key id from the federation key ring."),
+) -> None:
+    """Revoke one signing key (e.g. a compromised one) in the federation key ring."""
+    from pathlib import Path
+
+    from warnlink.exchange.pki import Pki, PkiError
+
+    try:
+        Pki(Path(directory)).revoke_signing_key(key_id)
+    except PkiError as exc:
+        fail(str(exc))
+    Console().print(f"revoked signing key {key_id}")
+
+
+network_app = typer.Typer(help="One nats-server per nation on this machine, joined over mutual TLS.")
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("up")
+def network_up(
+    directory: str = typer.Argument(..., metavar="DIR", help="A directory made by `warnlink pki init`."),
+    topology: str = typer.Option("hub", help="hub (all traffic through one nation's servers) or mesh (every pair linked)."),
+    hub: Optional[str] = typer.Option(None, "--hub", help="The hub nation (default: the last of --nations)."),
+) -> None:
+    """Start every nation's server and link them; each nation's URL goes to DIR/<NATION>/url."""
+    from pathlib import Path
+
+    from warnlink.exchange.network import Network, NetworkError
+    from warnlink.exchange.pki import PkiError
+    from warnlink.exchange.server import NatsServerError
+
+    try:
+        state = Network(Path(directory)).up(topology, hub)
+    except (NetworkError, PkiError, NatsServerError) as exc:
+        fail(str(exc))
+    console = Console()
+    for n, s in state["servers"].items():
+        role = "hub" if n == state["hub"] else ("spoke" if topology == "hub" else "peer")
+        console.print(f"{n} ({role}): tls://127.0.0.1:{s['port']}  pid {s['pid']}", highlight=False)
+
+
+@network_app.command("down")
+def network_down(directory: str = typer.Argument(..., metavar="DIR")) -> None:
+    """Stop every server `warnlink network up DIR` started."""
+    from pathlib import Path
+
+    from warnlink.exchange.network import Network
+    from warnlink.exchange.pki import PkiError
+
+    try:
+        stopped = Network(Path(directory)).down()
+    except PkiError as exc:
+        fail(str(exc))
+    Console().print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ def default_scenario_path() -> Path:
 
 async def run_demo(scenario, *, speed: float, host: str, port: int, transport: str,
                    out_dir: Path | None, announce: Callable[[str], None], cycles: int | None = None,
-                   cot_url: str | None = None, cot_node: str | None = None) -> None:
+                   cot_url: str | None = None, cot_node: str | None = None, network: Path | None = None,
+                   policies: dict | None = None) -> None:
     """Serve the dashboard and run the scenario over and over (``cycles`` times, or forever).
 
     With ``cot_url``, one node's picture (``cot_node``, default the first nation) also
@@ -66,7 +67,8 @@ async def run_demo(scenario, *, speed: float, host: str, port: int, transport: s
 
             run_dir = base / f"cycle-{cycle}"
             announce(f"scenario {scenario.config.scenario.name}, pass {cycle}, at {speed:g}x; run directory {run_dir}")
-            await run_scenario_async(scenario, run_dir, RunOptions(transport=transport, speed=speed), on_step=on_step)
+            options = RunOptions(transport=transport, speed=speed, network=network, policies=policies)
+            await run_scenario_async(scenario, run_dir, options, on_step=on_step)
     finally:
         await server.stop()
         if cot is not None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import inspect
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ class RunOptions:
     speed: float | None = None  # pace the clock at this many times real time; None: as fast as possible
     seed: int | None = None  # instead of the scenario's seed (Monte Carlo runs)
     policies: dict | None = None  # nation -> ReleasePolicy (default: release everything to every partner)
+    network: Path | None = None  # a federation directory with a network up (`warnlink network up`): run on it
     node: NodeConfig = field(default_factory=NodeConfig)
 
 
@@ -89,10 +92,7 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     sensor_run = simulate_sensors(cfg.sensors, world.trajectories, duration, scenario.epoch_ns, seed)
 
     nations = [n.id for n in cfg.nations]
-    keys = {n: NodeKey.generate(n) for n in nations}
-    keyring = KeyRing()
-    for n, key in keys.items():
-        keyring.add(n, key.public_bytes())
+    keys, keyring = _keys(nations, options)
     (out_dir / "keys").mkdir(exist_ok=True)
     keyring.save(out_dir / "keys" / "keyring.json")
 
@@ -115,14 +115,36 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     _save_records(records, out_dir)
     messages = exchange.message_counts(nodes)
     metrics = compute_metrics(cfg.scenario.name, world, sensor_run, records, scenario.areas, messages)
-    metrics["run"] = {"transport": options.transport, "step_s": options.step_s, "scenario_s": duration,
+    metrics["run"] = {"transport": "network" if options.network else options.transport, "step_s": options.step_s, "scenario_s": duration,
                       "wall_s": round(time.perf_counter() - started, 3), "seed": seed}
     (out_dir / "metrics.json").write_text(_json(metrics))
     (out_dir / "run.json").write_text(_json({
         "scenario_path": str(Path(scenario.path).resolve()), "scenario": cfg.scenario.name,
-        "epoch_ns": scenario.epoch_ns, "nations": nations, "transport": options.transport,
+        "epoch_ns": scenario.epoch_ns, "nations": nations,
+        "transport": "network" if options.network else options.transport,
         "step_s": options.step_s, "scenario_s": duration}))
     return RunResult(metrics, out_dir, time.perf_counter() - started, duration, nodes, world, sensor_run)
+
+
+def _keys(nations: list[str], options: RunOptions) -> tuple[dict[str, NodeKey], KeyRing]:
+    """The nodes' signing keys and the ring they verify against: the federation's, or fresh ones for this run."""
+    if options.network is not None:
+        from warnlink.exchange.pki import Pki, PkiError
+
+        pki = Pki(options.network)
+        try:
+            missing = [n for n in nations if n not in pki.nations]
+            if missing:
+                raise RunError(f"{', '.join(missing)} not in the federation at {options.network} "
+                               f"({', '.join(pki.nations)})")
+            return {n: pki.signing_key(n) for n in nations}, pki.keyring()
+        except PkiError as exc:
+            raise RunError(str(exc)) from None
+    keys = {n: NodeKey.generate(n) for n in nations}
+    keyring = KeyRing()
+    for n, key in keys.items():
+        keyring.add(n, key.public_bytes())
+    return keys, keyring
 
 
 async def _step_loop(nodes, exchange, sensor_run, scenario, duration, options, progress, on_step) -> None:
@@ -157,7 +179,9 @@ async def _step_loop(nodes, exchange, sensor_run, scenario, duration, options, p
         if progress is not None:
             progress(t_s, duration)
         if on_step is not None:
-            on_step(t_s, nodes)
+            result = on_step(t_s, nodes)
+            if inspect.isawaitable(result):  # e.g. a test that acts on the network between steps
+                await result
 
 
 class _Exchange:
@@ -171,8 +195,9 @@ class _Exchange:
         self.transports = {}
         self._inbox: dict[str, list[tuple[int, str, bytes, int]]] = {n: [] for n in nations}
         self._arrivals = 0
-        self._expected: dict[str, int] = {n: 0 for n in nations}
-        self._received: dict[str, int] = {n: 0 for n in nations}
+        # what each recipient still awaits, by content: a stranger's message (a replay, a forgery)
+        # cannot stand in for one of the step's own, nor hold the barrier up
+        self._pending: dict[str, Counter] = {n: Counter() for n in nations}
         self.published = 0
         self.acked = 0
         self.lost = 0
@@ -181,7 +206,16 @@ class _Exchange:
     async def start(self) -> None:
         from warnlink.exchange import transport as tp
 
-        if self.options.transport == "nats":
+        if self.options.network is not None:
+            from warnlink.exchange.network import NetworkError, endpoint
+
+            for n in self.nations:
+                try:
+                    ep = endpoint(self.options.network, n)
+                    self.transports[n] = tp.NatsTransport(ep.url, n, tls=ep.ssl_context(), creds=str(ep.creds))
+                except (NetworkError, OSError) as exc:
+                    raise RunError(f"{n}: {exc}") from None
+        elif self.options.transport == "nats":
             from warnlink.exchange.server import NatsServer
 
             self.server = NatsServer(self.out_dir, self.nations)
@@ -201,30 +235,34 @@ class _Exchange:
         def handle(subject: str, data: bytes, received_wall_ns: int) -> None:
             self._arrivals += 1
             self._inbox[nation].append((self._arrivals, subject, data, received_wall_ns))
-            self._received[nation] += 1
+            pending = self._pending[nation]
+            key = bytes(data)
+            if pending[key] > 0:
+                pending[key] -= 1
+                if not pending[key]:
+                    del pending[key]
         return handle
 
     async def exchange(self, batch) -> None:
         """Publish a step's messages and wait until each has reached every partner."""
         if not batch:
             return
+        for origin, out in batch:  # before publishing: a fast delivery must find its entry
+            self._pending[out.to][bytes(out.data)] += 1
         acks = await asyncio.gather(*(self.transports[origin].publish(out.kind, out.data, out.msg_id, out.to)
                                       for origin, out in batch))
         for (origin, out), acked in zip(batch, acks):
             self.published += 1
             self.acked += bool(acked)
-            self._expected[out.to] += 1
         for transport in self.transports.values():
             await transport.flush()
         deadline = time.monotonic() + self.options.barrier_timeout_s
-        while any(self._received[n] < self._expected[n] for n in self.nations):
+        while any(self._pending[n] for n in self.nations):
             if time.monotonic() > deadline:
                 self.timeouts += 1
                 for n in self.nations:  # count the shortfall once and move on
-                    missing = self._expected[n] - self._received[n]
-                    if missing > 0:
-                        self.lost += missing
-                        self._received[n] = self._expected[n]
+                    self.lost += sum(self._pending[n].values())
+                    self._pending[n].clear()
                 break
             await asyncio.sleep(0.0005)
 

@@ -9,6 +9,7 @@ subscriptions. ``MemoryTransport`` does the same in process, for unit tests and
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -98,27 +99,44 @@ class MemoryTransport(_Counters):
         return None
 
 
+def _quiet_asyncio_tls_notice() -> None:
+    """nats-py's protocol returns True from eof_received(), which asyncio notes on every TLS close: harmless."""
+    logger = logging.getLogger("asyncio")
+    if not any(getattr(f, "warnlink", False) for f in logger.filters):
+        def keep(record: logging.LogRecord) -> bool:
+            return "eof_received() has no effect when using ssl" not in record.getMessage()
+        keep.warnlink = True
+        logger.addFilter(keep)
+
+
 class NatsTransport(_Counters):
     """One nation's connection to a nats-server, as that nation's user."""
 
-    def __init__(self, url: str, nation: str, user: str, password: str, *, tls=None) -> None:
+    def __init__(self, url: str, nation: str, user: str | None = None, password: str | None = None, *,
+                 tls=None, creds: str | None = None) -> None:
+        """``user``/``password`` on a per-run server; ``creds`` (a .creds file) and ``tls`` on a federated network."""
         super().__init__()
         self.url = url
         self.nation = nation
         self._user = user
         self._password = password
         self._tls = tls
+        self._creds = creds
         self.nc = None
         self.js = None
 
     async def connect(self) -> None:
         import nats
 
+        if self._tls is not None:
+            _quiet_asyncio_tls_notice()
+
         async def on_error(exc: Exception) -> None:
             self.errors.append(str(exc))
 
         try:
-            self.nc = await nats.connect(self.url, user=self._user, password=self._password, tls=self._tls,
+            auth = {"user_credentials": self._creds} if self._creds else {"user": self._user, "password": self._password}
+            self.nc = await nats.connect(self.url, **auth, tls=self._tls,
                                          error_cb=on_error, allow_reconnect=True, max_reconnect_attempts=5,
                                          connect_timeout=5, name=f"warnlink-{self.nation}")
         except Exception as exc:  # nats raises several kinds; one clear error names the server
