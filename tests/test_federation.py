@@ -220,33 +220,44 @@ def _read_until(sock, token: bytes) -> bytes:
     return data
 
 
+@pytest.fixture(scope="module")
+def single_server_run(tmp_path_factory):
+    """The short scenario over the plain per-run nats-server: the picture to compare with."""
+    from warnlink.runner import RunOptions, run_scenario
+    from warnlink.scenario.loader import load_scenario
+
+    out = tmp_path_factory.mktemp("single")
+    return run_scenario(load_scenario(SHORT), out, RunOptions(transport="nats")), out
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("topology", ["hub", "mesh"])
-def test_a_run_on_the_network_gives_the_single_server_picture(tmp_path, topology):
+@pytest.mark.parametrize("topology", ["hub", "mesh", "single"])
+def test_a_run_on_the_network_gives_the_single_server_picture(tmp_path, topology, single_server_run):
     from warnlink.runner import RunOptions, run_scenario
     from warnlink.scenario.loader import load_scenario
 
     scenario = load_scenario(SHORT)
+    single, single_dir = single_server_run
     root = tmp_path / "fed"
     Pki.init(root, NATIONS)
     network = Network(root)
-    network.up(topology, "USA" if topology == "hub" else None)
+    network.up(topology, None if topology == "mesh" else "USA")
     try:
         on_network = run_scenario(scenario, tmp_path / "network", RunOptions(network=root))
     finally:
-        assert set(network.down()) == set(NATIONS)
+        assert set(network.down()) == ({"USA"} if topology == "single" else set(NATIONS))
     assert not any(network.running().values())
-    single = run_scenario(scenario, tmp_path / "single", RunOptions(transport="nats"))
+    assert not any(Pki(root).files(n).url.exists() for n in NATIONS)
     assert on_network.metrics["run"]["transport"] == "network"
     assert on_network.metrics["messages"]["lost"] == 0 and on_network.metrics["messages"]["rejected"] == 0
     assert on_network.metrics["alerts"] == single.metrics["alerts"]
     for n in NATIONS:
         a = json.loads((tmp_path / "network" / "records" / f"{n}.json").read_text())
-        b = json.loads((tmp_path / "single" / "records" / f"{n}.json").read_text())
+        b = json.loads((single_dir / "records" / f"{n}.json").read_text())
         for key in ("tracks", "predictions", "alerts", "renames"):
             assert a[key] == b[key], (n, key)
-    for run in ("network", "single"):
-        for audit in (tmp_path / run).rglob("*.audit.jsonl"):
+    for run in (tmp_path / "network", single_dir):
+        for audit in run.rglob("*.audit.jsonl"):
             assert verify_audit(audit).ok, audit
 
 

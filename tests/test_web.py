@@ -188,14 +188,7 @@ def test_cap_atom_feed_of_the_warnings_in_force(board):
     assert feedparser.parse(client.get("/cap.atom").content).entries == []
 
 
-@pytest.mark.slow
-def test_real_demo_in_a_real_browser(tmp_path):
-    """`warnlink demo` itself (nodes over a real nats-server) at 40x, seen in Chromium, then Ctrl-C."""
-    import re
-    import signal
-    import subprocess
-    import sys
-
+def _browser_or_skip():
     exe = _chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -205,13 +198,27 @@ def test_real_demo_in_a_real_browser(tmp_path):
         if os.environ.get("WARNLINK_REQUIRE_BROWSER"):
             pytest.fail("Chromium or Playwright missing but WARNLINK_REQUIRE_BROWSER is set")
         pytest.skip("no Chromium/Playwright here; ./run test installs them")
+    return exe, sync_playwright
+
+
+def _with_real_demo(tmp_path, extra_args, look):
+    """Start `warnlink demo` at 40x, let ``look(page)`` look at it in Chromium, then Ctrl-C it.
+
+    Checks: no console errors, exit status 0, no nats-server of this demo left running.
+    """
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    exe, sync_playwright = _browser_or_skip()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "warnlink", "demo", "--speed", "40", "--port", str(port),
-                             "--out", str(tmp_path / "demo")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+                             "--out", str(tmp_path / "demo"), *map(str, extra_args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
     errors = []
     try:
         line = proc.stdout.readline()
@@ -224,20 +231,7 @@ def test_real_demo_in_a_real_browser(tmp_path):
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"http://127.0.0.1:{port}/")
-            page.select_option("#nation", "JPN")
-            head = page.wait_for_selector("circle.head", timeout=30_000)
-            x1 = float(head.get_attribute("cx"))
-            page.wait_for_timeout(1500)
-            x2 = float(page.locator("circle.head").first.get_attribute("cx"))
-            assert x1 != x2, "tracks do not move"
-            # Japan's node warns its EEZ of the lofted ICBM (M1) and the SRBM (M3).
-            page.wait_for_selector("path.area.warned[data-area='JPN-EEZ']", timeout=40_000)
-            assert page.locator("#log li").count() >= 1
-            page.wait_for_timeout(500)
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
-            page.select_option("#nation", "ROK")  # ROK has no warning of Japan's areas to show
-            page.wait_for_function("document.querySelectorAll('path.area.warned').length === 0", timeout=10_000)
+            look(page)
             browser.close()
     finally:
         proc.send_signal(signal.SIGINT)
@@ -253,4 +247,68 @@ def test_real_demo_in_a_real_browser(tmp_path):
             cmd = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        assert not ("nats-server" in cmd and str(tmp_path) in cmd), "nats-server left running"
+        assert not ("nats-server" in cmd and str(tmp_path / "demo") in cmd), "nats-server left running"
+
+
+@pytest.mark.slow
+def test_real_demo_in_a_real_browser(tmp_path):
+    """`warnlink demo` itself (nodes over a real nats-server) at 40x, seen in Chromium, then Ctrl-C."""
+
+    def look(page):
+        page.select_option("#nation", "JPN")
+        head = page.wait_for_selector("circle.head", timeout=30_000)
+        x1 = float(head.get_attribute("cx"))
+        page.wait_for_timeout(1500)
+        x2 = float(page.locator("circle.head").first.get_attribute("cx"))
+        assert x1 != x2, "tracks do not move"
+        # Japan's node warns its EEZ of the lofted ICBM (M1) and the SRBM (M3).
+        page.wait_for_selector("path.area.warned[data-area='JPN-EEZ']", timeout=40_000)
+        assert page.locator("#log li").count() >= 1
+        page.wait_for_timeout(500)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+        page.select_option("#nation", "ROK")  # ROK has no warning of Japan's areas to show
+        page.wait_for_function("document.querySelectorAll('path.area.warned').length === 0", timeout=10_000)
+
+    _with_real_demo(tmp_path, [], look)
+
+
+@pytest.mark.slow
+def test_demo_on_the_federated_network_shows_what_each_partner_releases(tmp_path):
+    """`warnlink demo --network --policies`: the nodes on a hub network over mutual TLS, the USA
+    releasing to ROK only what threatens ROK and to JPN coarsened tracks; the nation selector
+    shows each node what it was given, and the USA's node what it withheld."""
+    from typer.testing import CliRunner
+
+    from warnlink.cli import app
+    from warnlink.exchange.network import Network
+
+    fed = tmp_path / "fed"
+    assert CliRunner().invoke(app, ["pki", "init", str(fed), "--nations", "ROK,JPN,USA"]).exit_code == 0
+    assert CliRunner().invoke(app, ["network", "up", str(fed), "--hub", "USA"]).exit_code == 0
+    policies = Path(__file__).parent / "policies"
+
+    def row(page, partner):
+        return [c.inner_text() for c in page.locator(f"#sharing tr[data-partner='{partner}'] td").all()]
+
+    def look(page):
+        page.select_option("#nation", "ROK")
+        page.wait_for_selector("#sharing tr[data-partner='USA']", timeout=30_000)
+        usa = row(page, "USA")
+        assert usa[1] == "only tracks threatening ROK" and usa[3] == "every track", usa
+        page.select_option("#nation", "JPN")
+        page.wait_for_function("document.querySelector(\"#sharing tr[data-partner='USA'] td:nth-child(3)\")"
+                               "?.textContent > 0", timeout=40_000)
+        usa = row(page, "USA")
+        assert usa[1] == "every track; without sensor identities and accelerations; positions to 10 km", usa
+        page.wait_for_function("[...document.querySelectorAll('#tracks td:last-child')]"
+                               ".some(td => td.textContent.includes('USA'))", timeout=30_000)
+        page.select_option("#nation", "USA")  # the USA's own node: what it kept from ROK
+        page.wait_for_function("Number(document.querySelector(\"#sharing tr[data-partner='ROK'] td:nth-child(6)\")"
+                               "?.textContent) > 0", timeout=40_000)
+        assert int(row(page, "ROK")[4]) >= 0 and int(row(page, "JPN")[5]) == 0
+
+    try:
+        _with_real_demo(tmp_path, ["--network", fed, "--policies", policies], look)
+    finally:
+        assert set(Network(fed).down()) == {"ROK", "JPN", "USA"}

@@ -471,8 +471,10 @@ app.add_typer(network_app, name="network")
 @network_app.command("up")
 def network_up(
     directory: str = typer.Argument(..., metavar="DIR", help="A directory made by `warnlink pki init`."),
-    topology: str = typer.Option("hub", help="hub (all traffic through one nation's servers) or mesh (every pair linked)."),
-    hub: Optional[str] = typer.Option(None, "--hub", help="The hub nation (default: the last of --nations)."),
+    topology: str = typer.Option("hub", help="hub (all traffic through one nation's server), mesh (every pair linked) "
+                                             "or single (one shared server, run by the hub nation)."),
+    hub: Optional[str] = typer.Option(None, "--hub", help="The hub nation, or the one running the single server "
+                                                         "(default: the last of --nations)."),
 ) -> None:
     """Start every nation's server and link them; each nation's URL goes to DIR/<NATION>/url."""
     from pathlib import Path
@@ -487,7 +489,7 @@ def network_up(
         fail(str(exc))
     console = Console()
     for n, s in state["servers"].items():
-        role = "hub" if n == state["hub"] else ("spoke" if topology == "hub" else "peer")
+        role = {"hub": "hub" if n == state["hub"] else "spoke", "mesh": "peer", "single": "every nation's server"}[topology]
         console.print(f"{n} ({role}): tls://127.0.0.1:{s['port']}  pid {s['pid']}", highlight=False)
 
 

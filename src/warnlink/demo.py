@@ -37,7 +37,7 @@ async def run_demo(scenario, *, speed: float, host: str, port: int, transport: s
     from warnlink.web.server import start_server
 
     board = PictureBoard()
-    board.set_static(static_picture(scenario))
+    board.set_static(static_picture(scenario, policies))
     cot = None
     cot_node = cot_node or scenario.config.nations[0].id
     if cot_url:

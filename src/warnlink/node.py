@@ -125,6 +125,9 @@ class NodeCounters:
     withheld: int = 0  # copies a partner was not entitled to under the release policy
     received: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    sent_to: dict[str, int] = field(default_factory=dict)  # per partner
+    withheld_from: dict[str, int] = field(default_factory=dict)  # per partner: what it was not given
+    received_from: dict[str, int] = field(default_factory=dict)  # per partner: accepted messages
 
 
 class Node:
@@ -200,7 +203,9 @@ class Node:
                 released = apply_release(self.policy.for_partner(partner), body, self._threatens(body, partner))
                 if released is None:
                     self.counters.withheld += 1
+                    self.counters.withheld_from[partner] = self.counters.withheld_from.get(partner, 0) + 1
                     continue
+                self.counters.sent_to[partner] = self.counters.sent_to.get(partner, 0) + 1
                 subject = subject_for(self.nation, kind, partner)
                 sent_ns = time.time_ns()
                 seq, data = self.sealer.seal(released, sent_ns)
@@ -248,6 +253,7 @@ class Node:
             return False
         env, body = opened.envelope, opened.body
         self.counters.received += 1
+        self.counters.received_from[env.origin] = self.counters.received_from.get(env.origin, 0) + 1
         self.archive.write(ArchiveEntry("received", self.t_s, wall_ns, subject, data))
         self.audit.record("received", subject=subject, origin=env.origin, seq=env.seq, size=len(data))
         if isinstance(body, TrackReport):

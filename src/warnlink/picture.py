@@ -20,7 +20,10 @@ from warnlink.warning.geo import Ellipse
 HISTORY_POINTS = 120
 
 
-def static_picture(scenario) -> dict:
+def static_picture(scenario, policies: dict | None = None) -> dict:
+    """The scenario for viewers; ``policies`` (nation -> ReleasePolicy) say who releases what to whom."""
+    from warnlink.exchange.policy import release_everything
+
     cfg = scenario.config
     sensors = []
     for s in cfg.sensors:
@@ -33,8 +36,11 @@ def static_picture(scenario) -> dict:
     areas = [{"id": a.id, "nation": a.nation, "name": a.name, "warn": list(a.warn),
               "geometry": shapely.geometry.mapping(a.geometry.simplify(0.02, preserve_topology=True))}
              for a in scenario.areas]
+    nations = [n.id for n in cfg.nations]
+    releases = {n: (policies or {}).get(n, release_everything(n)).describe([p for p in nations if p != n])
+                for n in nations}
     return {"scenario": cfg.scenario.name, "epoch_utc": cfg.scenario.epoch,
-            "nations": [n.id for n in cfg.nations], "sensors": sensors, "areas": areas}
+            "nations": nations, "sensors": sensors, "areas": areas, "releases": releases}
 
 
 class PictureBuilder:
@@ -90,5 +96,8 @@ class PictureBuilder:
                                       "probability": round(a.probability, 3), "track": a.system_track_id,
                                       "expected_t_s": a.expected_t_s}
         utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((node.epoch_ns + round(t_s * 1e9)) // 10**9))
+        c = node.counters
+        sharing = [{"partner": p, "sent": c.sent_to.get(p, 0), "withheld": c.withheld_from.get(p, 0),
+                    "received": c.received_from.get(p, 0)} for p in node.partners]
         return {"t_s": t_s, "utc": utc, "speed": speed, "tracks": tracks, "launch_events": events,
-                "alerts_active": list(active.values()), "alert_log": log[-200:]}
+                "alerts_active": list(active.values()), "alert_log": log[-200:], "sharing": sharing}

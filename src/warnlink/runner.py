@@ -115,6 +115,7 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     _save_records(records, out_dir)
     messages = exchange.message_counts(nodes)
     metrics = compute_metrics(cfg.scenario.name, world, sensor_run, records, scenario.areas, messages)
+    metrics["transit_ms"] = exchange.transit_summary()
     metrics["run"] = {"transport": "network" if options.network else options.transport, "step_s": options.step_s, "scenario_s": duration,
                       "wall_s": round(time.perf_counter() - started, 3), "seed": seed}
     (out_dir / "metrics.json").write_text(_json(metrics))
@@ -198,6 +199,8 @@ class _Exchange:
         # what each recipient still awaits, by content: a stranger's message (a replay, a forgery)
         # cannot stand in for one of the step's own, nor hold the barrier up
         self._pending: dict[str, Counter] = {n: Counter() for n in nations}
+        self._published_ns: dict[bytes, int] = {}  # this step's messages: when their publish began
+        self.transit_ms: dict[str, list[float]] = {}  # "ORIGIN>PARTNER" -> publish to delivery, per message
         self.published = 0
         self.acked = 0
         self.lost = 0
@@ -241,14 +244,20 @@ class _Exchange:
                 pending[key] -= 1
                 if not pending[key]:
                     del pending[key]
+                self.transit_ms.setdefault(f"{_origin(subject)}>{nation}", []).append(
+                    (received_wall_ns - self._published_ns[key]) / 1e6)
         return handle
 
     async def exchange(self, batch) -> None:
         """Publish a step's messages and wait until each has reached every partner."""
         if not batch:
             return
+        self._published_ns.clear()
         for origin, out in batch:  # before publishing: a fast delivery must find its entry
             self._pending[out.to][bytes(out.data)] += 1
+        published_ns = time.time_ns()
+        for origin, out in batch:
+            self._published_ns[bytes(out.data)] = published_ns
         acks = await asyncio.gather(*(self.transports[origin].publish(out.kind, out.data, out.msg_id, out.to)
                                       for origin, out in batch))
         for (origin, out), acked in zip(batch, acks):
@@ -279,6 +288,20 @@ class _Exchange:
         return {"published": self.published, "acknowledged": self.acked, "delivered": delivered,
                 "rejected": rejected, "lost": self.lost, "withheld": withheld,
                 "transport_errors": sum(len(t.errors) for t in self.transports.values())}
+
+    def transit_summary(self) -> dict:
+        """Publish to delivery (ms), over all messages and per origin>partner pair: what the network adds."""
+        import numpy as np
+
+        def summary(values) -> dict:
+            v = np.asarray(values, float)
+            if not v.size:
+                return {"p50": None, "p99": None, "max": None, "samples": 0}
+            return {"p50": round(float(np.percentile(v, 50)), 3), "p99": round(float(np.percentile(v, 99)), 3),
+                    "max": round(float(v.max()), 3), "samples": int(v.size)}
+
+        every = [x for values in self.transit_ms.values() for x in values]
+        return {**summary(every), "pairs": {pair: summary(v) for pair, v in sorted(self.transit_ms.items())}}
 
     async def stop(self) -> None:
         for transport in self.transports.values():

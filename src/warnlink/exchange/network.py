@@ -15,6 +15,11 @@ client port, so only its own nodes and tools connect to it.
   one super-cluster, which needs one JetStream meta-group across nations: not what
   separately run national systems want.) Per account the links form a star, so there
   are no loops.
+* ``single``: one server for the whole federation, run by the hub nation, which every
+  nation's node connects to directly (mutual TLS, every nation's client certificate
+  pinned, each nation still its own account). No server-to-server hop: the baseline
+  that isolates what TLS costs against a plain server, and a deployment for a
+  federation that trusts one operator with its servers.
 
 The servers outlive the command that started them (their own sessions); their process
 ids and ports are in ``DIR/network/network.json``, which ``down`` uses to stop them. Each
@@ -36,7 +41,7 @@ from pathlib import Path
 from warnlink.exchange.pki import Pki
 from warnlink.exchange.server import NatsServerError, _quote, free_port, nats_server_binary
 
-TOPOLOGIES = ("hub", "mesh")
+TOPOLOGIES = ("hub", "mesh", "single")
 
 
 class NetworkError(RuntimeError):
@@ -96,45 +101,54 @@ class Network:
         if topology not in TOPOLOGIES:
             raise NetworkError(f"topology {topology!r} is not one of {', '.join(TOPOLOGIES)}")
         nations = self.pki.nations
-        hub = hub or (nations[-1] if topology == "hub" else None)
-        if topology == "hub" and hub not in nations:
+        hub = hub or (nations[-1] if topology in ("hub", "single") else None)
+        if topology in ("hub", "single") and hub not in nations:
             raise NetworkError(f"hub {hub!r} is not a nation of the federation ({', '.join(nations)})")
         if any(self.running().values()):
             raise NetworkError(f"a network is already up under {self.pki.root} (run `warnlink network down` first)")
         binary = nats_server_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
-        ports = {n: {"client": free_port(), "monitor": free_port(), "link": free_port()} for n in nations}
+        servers = [hub] if topology == "single" else nations
+        ports = {n: {"client": free_port(), "monitor": free_port(), "link": free_port()} for n in servers}
         state = {"topology": topology, "hub": hub, "servers": {}}
+        procs: dict[str, subprocess.Popen] = {}
         try:
-            for n in nations:
+            for n in servers:
                 config = self.dir / n / "server.conf"
                 config.parent.mkdir(parents=True, exist_ok=True)
                 state["servers"][n] = {"config": str(config), "port": ports[n]["client"],
                                        "monitor_port": ports[n]["monitor"], "link_port": ports[n]["link"], "pid": 0}
                 self._write_config(n, state, ports)
             order = ([hub]  # the hub first, so the leafnodes find it at once
-                      + [n for n in nations if n != hub]) if hub else nations
+                      + [n for n in servers if n != hub]) if hub else servers
             for n in order:
                 log = open(self.dir / n / "server.log", "ab")
                 proc = subprocess.Popen([binary, "-c", state["servers"][n]["config"]], stdout=log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
                 log.close()
+                procs[n] = proc
                 state["servers"][n]["pid"] = proc.pid
                 self.state_path.write_text(json.dumps(state, indent=1) + "\n")
             for n in order:
-                self._wait_healthy(n, state, timeout_s)
+                self._wait_healthy(n, state, procs[n], timeout_s)
             self._wait_linked(state, timeout_s)
         except BaseException:
+            for proc in procs.values():  # our own children: no need to find them by pid
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
             self.down()
             raise
         for n in nations:
-            self.pki.files(n).url.write_text(f"tls://127.0.0.1:{ports[n]['client']}\n")
+            server = hub if topology == "single" else n
+            self.pki.files(n).url.write_text(f"tls://127.0.0.1:{ports[server]['client']}\n")
         return state
 
     def _write_config(self, nation: str, state: dict, ports: dict) -> None:
         pki, files = self.pki, self.pki.files(nation)
         s = state["servers"][nation]
-        client_pin = pki.state()["pins"][f"{nation}/client"]
+        pinned = pki.nations if state["topology"] == "single" else [nation]  # whose nodes may connect here
+        client_pins = [pki.state()["pins"][f"{n}/client"] for n in pinned]
 
         def tls(pins: list[str] | None, verify: bool = True) -> str:
             lines = [f"cert_file: {_quote(str(files.server_pem))}", f"key_file: {_quote(str(files.server_key))}",
@@ -151,9 +165,11 @@ class Network:
                 f"system_account: {pki.system_account()}", "resolver: MEMORY",
                 "resolver_preload: {\n" + preload + "\n}",
                 f"jetstream: {{store_dir: {_quote(str(self.dir / nation / 'jetstream'))}, domain: {nation.lower()}}}",
-                f"tls: {tls([client_pin])}"]
+                f"tls: {tls(client_pins)}"]
         hub = state["hub"]
-        if state["topology"] == "mesh" or nation == hub:  # accepts its partners' servers
+        if state["topology"] == "single":
+            leaf = []
+        elif state["topology"] == "mesh" or nation == hub:  # accepts its partners' servers
             # a leafnode listener cannot reload pinned_certs, so its links are revoked through
             # their NATS user (leaf.creds, listed in the account JWT), which reloads
             leaf = [f"  listen: 127.0.0.1:{s['link_port']}", f"  tls: {tls(None)}"]
@@ -181,12 +197,12 @@ class Network:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=1.0) as resp:
             return json.loads(resp.read())
 
-    def _wait_healthy(self, nation: str, state: dict, timeout_s: float) -> None:
-        s = state["servers"][nation]
+    def _wait_healthy(self, nation: str, state: dict, proc: subprocess.Popen, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if not _alive(s["pid"], s["config"]):
-                raise NetworkError(f"nats-server of {nation} exited; see {self.dir / nation / 'server.log'}")
+            if proc.poll() is not None:
+                raise NetworkError(f"nats-server of {nation} exited with status {proc.returncode}; "
+                                   f"see {self.dir / nation / 'server.log'}")
             try:
                 self._monitor(nation, state, "healthz?js-enabled-only=true")
                 return
@@ -197,6 +213,8 @@ class Network:
     def _wait_linked(self, state: dict, timeout_s: float) -> None:
         """Until every leafnode link is connected."""
         nations = list(state["servers"])
+        if state["topology"] == "single":
+            return
         deadline = time.monotonic() + timeout_s
         missing = ""
         while time.monotonic() < deadline:
@@ -246,11 +264,8 @@ class Network:
                 time.sleep(0.05)
             if s.get("pid") and _alive(s["pid"], s["config"]):
                 os.kill(s["pid"], signal.SIGKILL)
-        for n in state["servers"]:
-            try:
-                self.pki.files(n).url.unlink()
-            except (FileNotFoundError, Exception):
-                pass
+        for n in self.pki.nations:
+            self.pki.files(n).url.unlink(missing_ok=True)
         self.state_path.unlink(missing_ok=True)
         return stopped
 

@@ -45,6 +45,20 @@ class PartnerRelease(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     position_precision_m: float = 0.0
     only_threatening: bool = False
 
+    def describe(self, partner: str) -> str:
+        """The rule in words, for people (the dashboard's sharing panel)."""
+        if not self.release:
+            return "nothing"
+        parts = [f"only tracks threatening {partner}" if self.only_threatening else "every track"]
+        if self.sensors:
+            parts.append("seen by " + ", ".join(self.sensors))
+        if self.withhold:
+            parts.append("without " + " and ".join({"sensors": "sensor identities",
+                                                    "accel_ecef": "accelerations"}[w] for w in self.withhold))
+        if self.position_precision_m > 0:
+            parts.append(f"positions to {self.position_precision_m / 1e3:g} km")
+        return "; ".join(parts)
+
 
 class ReleasePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     nation: str
@@ -53,6 +67,10 @@ class ReleasePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def for_partner(self, partner: str) -> PartnerRelease:
         return self.partners.get(partner, self.default)
+
+    def describe(self, partners: list[str]) -> dict[str, str]:
+        """Partner -> what this nation releases to it, in words."""
+        return {p: self.for_partner(p).describe(p) for p in partners}
 
 
 def release_everything(nation: str) -> ReleasePolicy:

@@ -113,6 +113,13 @@ function draw() {
     }
     return tr;
   }));
+  const me = select.value, releases = staticInfo.releases || {};
+  document.querySelector("#sharing tbody").replaceChildren(...(snap.sharing || []).map(s => {
+    const tr = document.createElement("tr"); tr.dataset.partner = s.partner;
+    const cells = [s.partner, (releases[s.partner] || {})[me] || "-", s.received, (releases[me] || {})[s.partner] || "-", s.sent, s.withheld];
+    for (const v of cells) { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); }
+    return tr;
+  }));
   document.getElementById("active").replaceChildren(...snap.alerts_active.map(a => {
     const li = document.createElement("li");
     li.textContent = `${a.area_id} ${a.kind} — ${a.track}, p=${a.probability}`;
