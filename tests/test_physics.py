@@ -144,3 +144,18 @@ def test_kepler_arc_round_trip_and_minimum_energy():
     for apogee in (me_apogee * 0.98, me_apogee * 1.02):
         assert kepler.arc_through_apogee(psi, apogee, R).speed > me_speed
     assert kepler.min_energy_range_angle(me_speed, R) == pytest.approx(psi, rel=1e-6)
+
+
+def test_state_derivative_is_velocity_and_acceleration():
+    """The column-wise derivative equals [v, acceleration(r, v)] for any leading shape and drag."""
+    from warnlink.physics.dynamics import state_derivative
+
+    rng = np.random.default_rng(3)
+    r = np.stack([frames.geodetic_to_ecef(rng.uniform(-1.2, 1.2), rng.uniform(-3, 3), alt)
+                  for alt in rng.uniform(0.0, 1200e3, 24)])
+    x = np.concatenate([r, rng.normal(size=(24, 3)) * 3000.0], axis=1)
+    for inv_beta in (0.0, 1 / 5000.0, rng.uniform(0, 1e-3, 24)):
+        want = np.concatenate([x[:, 3:], acceleration(x[:, :3], x[:, 3:], inv_beta)], axis=1)
+        np.testing.assert_allclose(state_derivative(x, inv_beta), want, rtol=1e-12, atol=1e-12)
+    grid = x.reshape(4, 6, 6)
+    np.testing.assert_allclose(state_derivative(grid, 1e-4), state_derivative(x, 1e-4).reshape(4, 6, 6))
