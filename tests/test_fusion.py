@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from warnlink.fusion import Fusion, ci_pair, covariance_intersection
+from warnlink.fusion import Fusion, ci_pair, covariance_intersection, split_covariance_intersection
+from warnlink.fusion.ci import sci_pair, split_parts
 from warnlink.messages import TrackReport, pack_covariance
 from warnlink.scenario.flight import design_flight
 
@@ -50,6 +51,52 @@ def test_ci_is_consistent_for_correlated_errors():
     assert np.all(np.linalg.eigvalsh(P - empirical) > -0.05)
     xs, Ps = covariance_intersection([np.zeros(2)] * 3, [P1, P2, np.eye(2) * 2.0])
     assert np.all(np.linalg.eigvalsh(Ps) > 0)
+
+
+def test_sci_of_independent_estimates_is_the_kalman_product():
+    """With nothing shared, split CI is the optimal fusion of independent estimates."""
+    P1, P2 = np.diag([1.0, 4.0]), np.diag([4.0, 1.0])
+    x, P, Pi = split_covariance_intersection([np.zeros(2), np.ones(2)], [P1, P2], [P1, P2])
+    np.testing.assert_allclose(P, np.diag([0.8, 0.8]), rtol=1e-9)
+    np.testing.assert_allclose(Pi, P, rtol=1e-9)
+    np.testing.assert_allclose(x, [0.2, 0.8], atol=1e-9)
+
+
+def test_sci_of_wholly_shared_estimates_is_covariance_intersection():
+    """With everything possibly shared (no independent part given), split CI is plain CI."""
+    P1, P2 = np.diag([1.0, 9.0]), np.diag([9.0, 1.0])
+    x, P, Pi = split_covariance_intersection([np.zeros(2), np.ones(2)], [P1, P2], [None, None])
+    _, P_ci, _ = ci_pair(np.zeros(2), P1, np.ones(2), P2)
+    np.testing.assert_allclose(P, P_ci, rtol=1e-3)
+    np.testing.assert_allclose(Pi, np.zeros((2, 2)), atol=1e-12)
+
+
+def test_sci_is_consistent_when_the_shared_parts_are_correlated():
+    """Errors e_k = d_k + i_k: independent parts i_k, shared parts d_k correlated 0.95.
+    The fused covariance bounds the fused error's, and is tighter than plain CI."""
+    rng = np.random.default_rng(0)
+    Pi1, Pi2 = np.diag([1.0, 3.0]), np.diag([3.0, 1.0])
+    Pd1, Pd2 = np.diag([0.5, 0.5]), np.diag([0.8, 0.2])
+    cross = 0.95 * np.sqrt(np.outer(np.diag(Pd1), np.diag(Pd2))) * np.eye(2)
+    shared = rng.multivariate_normal(np.zeros(4), np.block([[Pd1, cross], [cross.T, Pd2]]), size=20000)
+    e1 = shared[:, :2] + rng.multivariate_normal(np.zeros(2), Pi1, size=20000)
+    e2 = shared[:, 2:] + rng.multivariate_normal(np.zeros(2), Pi2, size=20000)
+    _, Pi, Pd, w = sci_pair(np.zeros(2), Pi1, Pd1, np.zeros(2), Pi2, Pd2)
+    A1 = np.linalg.inv(Pd1 / w + Pi1)
+    A2 = np.linalg.inv(Pd2 / (1 - w) + Pi2)
+    P = Pi + Pd
+    fused = (P @ A1 @ e1.T + P @ A2 @ e2.T).T
+    assert np.all(np.linalg.eigvalsh(P - np.cov(fused.T)) > -0.02)
+    _, P_ci, _ = ci_pair(np.zeros(2), Pi1 + Pd1, np.zeros(2), Pi2 + Pd2)
+    assert np.trace(P) < np.trace(P_ci)
+
+
+def test_split_parts_repairs_an_impossible_independent_part():
+    """A partner claiming more independent error than its whole covariance cannot make fusion overconfident."""
+    P = np.diag([1.0, 1.0])
+    P_ok, Pi, Pd = split_parts(P, np.diag([4.0, -1.0]))
+    assert np.all(np.linalg.eigvalsh(Pi) >= -1e-12) and np.all(np.linalg.eigvalsh(Pd) >= -1e-12)
+    assert np.all(np.linalg.eigvalsh(P_ok - P) >= -1e-12)  # only ever wider
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +221,42 @@ def test_merging_system_tracks_keeps_the_older_name(flights):
     (trk,) = fusion.fuse(t)
     assert trk.id == "ST-JPN-T1"
     assert fusion.renames == {"ST-ROK-T1": "ST-JPN-T1"}
+
+
+def _split_report(origin, n, flight, t, rng, sigma, initiated_t):
+    """A report whose error is all the origin's own (independent part = covariance)."""
+    rep = _report(origin, n, flight, t, rng, sigma=sigma, initiated_t=initiated_t)
+    return TrackReport(**{f: getattr(rep, f) for f in rep.__struct_fields__ if f != "covariance_independent"},
+                       covariance_independent=rep.covariance)
+
+
+def test_a_lost_track_found_again_keeps_its_name_and_what_was_known(flights):
+    """Lost for 90 s, found by a new local track: same name, and the old estimate, flown on,
+    fused in while it still helps; a member that went on through the gap brings no prior."""
+    f = flights[1]
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    rng = np.random.default_rng(5)
+    t = 300.0
+    fusion.ingest(_split_report("ROK", 1, f, t, rng, 30.0, 1.0), t)
+    (before,) = fusion.fuse(t)
+    assert fusion.fuse(t + 40.0) == []  # the local track coasts out: lost
+    t += 90.0
+    fusion.ingest(_split_report("JPN", 7, f, t, rng, 3000.0, 50.0), t)
+    (found,) = fusion.fuse(t)
+    assert found.id == before.id and found.prior
+    assert np.trace(found.P[:3, :3]) < 0.5 * 3 * 3000.0**2
+    r_true = f.trajectory.state(np.array([t]))[0][0]
+    assert np.linalg.norm(found.x[:3] - r_true) < 3.0 * np.sqrt(np.trace(found.P[:3, :3]))
+    # Once the new track knows far more than the prior, the prior is let go.
+    for k in range(1, 4):
+        fusion.ingest(_split_report("JPN", 7, f, t + k, rng, 1.0, 50.0), t + k)
+        (trk,) = fusion.fuse(t + k)
+    assert trk.id == before.id and not trk.prior
+    # A member that went on through the gap carries the old information itself: no prior.
+    fusion2 = Fusion("JPN", epoch_ns=EPOCH)
+    fusion2.ingest(_split_report("ROK", 1, f, 300.0, rng, 30.0, 1.0), 300.0)
+    fusion2.fuse(300.0)
+    assert fusion2.fuse(340.0) == []
+    fusion2.ingest(_split_report("ROK", 1, f, 390.0, rng, 300.0, 1.0), 390.0)
+    (again,) = fusion2.fuse(390.0)
+    assert again.id == before.id and not again.prior

@@ -96,6 +96,9 @@ BAD = [
     (('time_s = 10', 'time_s = 900'), ["launches[0] (M1).time_s", "900"]),
     (("type = \"radar\"", "type = \"laser\""), ["sensors[0].type", "'laser'"]),
     (("[[launches]]", "[[launches]\n"), ["not valid TOML", "line"]),
+    (("p_detect = 0.9", "p_detect = 0.9\noutages = [[300.0, 200.0]]"), ["sensors[0] (R1).outages[0][1]", "200.0"]),
+    (("p_detect = 0.9", "p_detect = 0.9\noutages = [[100.0]]"), ["sensors[0] (R1).outages[0]", "[start_s, end_s]"]),
+    (("p_detect = 0.9", "p_detect = 0.9\noutages = [[-5.0, 10.0]]"), ["sensors[0] (R1).outages[0][0]", "-5.0"]),
 ]
 
 

@@ -241,6 +241,24 @@ def test_latency_and_revisit_spacing():
     assert (t_ns[-1] - EPOCH_NS) * 1e-9 < 1000.0
 
 
+def test_outages_silence_a_sensor_and_leave_the_rest_of_its_run_alone():
+    target = [fixed_target("T", at_aer(10.0, 10.0, 1e5))]
+    whole = simulate_sensors([radar()], target, 300.0, EPOCH_NS, 8)
+    broken = simulate_sensors([radar(outages=[[100.0, 160.0], [250.0, 251.0]])], target, 300.0, EPOCH_NS, 8)
+    t_s = np.array([(r.time_ns - EPOCH_NS) * 1e-9 for r in broken.reports])
+    assert not np.any((t_s >= 100.0) & (t_s < 160.0)) and not np.any((t_s >= 250.0) & (t_s < 251.0))
+    kept = [r for r in whole.reports if not (100.0 <= (r.time_ns - EPOCH_NS) * 1e-9 < 160.0
+                                              or 250.0 <= (r.time_ns - EPOCH_NS) * 1e-9 < 251.0)]
+    assert [msgspec_bytes(r) for r in kept] == [msgspec_bytes(r) for r in broken.reports]
+    assert len(whole.reports) - len(broken.reports) == 61
+
+
+def msgspec_bytes(report) -> bytes:
+    from warnlink.messages import encode
+
+    return encode(report)
+
+
 def test_scan_phases_differ_between_sensors():
     cfgs = [radar(id=f"R{i}") for i in range(4)]
     run = simulate_sensors(cfgs, [fixed_target("T", at_aer(10.0, 10.0, 1e5))], 3.0, EPOCH_NS, 8)

@@ -24,7 +24,10 @@ def _root() -> None:
 
 def fail(message: str) -> None:
     """Print one clear line to stderr and exit with status 2 (bad input), no traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: a message quoting the user's input ("[[100.0]]") must not be read as markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -355,15 +358,24 @@ def evaluate(
     from rich.table import Table
 
     table = Table(title=f"{summary['scenario']}: {runs} runs")
-    cols = ("rmse_pcrlb_ratio_midcourse", "nees_in_band_fraction", "ellipse95_coverage", "false_alerts",
-            "missed_alerts", "warning_delay_vs_oracle_s")
+    cols = {"RMSE/PCRLB midcourse": lambda n: n["rmse_pcrlb_ratio_midcourse"],
+            "NEES in band": lambda n: n["nees_in_band_fraction"], "NEES mean": lambda n: n["nees_mean"],
+            "95% coverage": lambda n: n["ellipse95_coverage"], "false": lambda n: n["false_alerts"],
+            "missed": lambda n: n["missed_alerts"], "warning delay vs oracle s": lambda n: n["warning_delay_vs_oracle_s"],
+            "GOSPA m": lambda n: n["gospa"]["mean_m"], "class right": lambda n: n["class_accuracy"],
+            "targets met": lambda n: f"{sum(t['met'] for t in n['targets'].values())}/{len(n['targets'])}"}
     table.add_column("node")
     for c in cols:
-        table.add_column(c.replace("_", " "))
+        table.add_column(c)
     for nation, node in summary["nodes"].items():
-        table.add_row(nation, *(str(node.get(c)) for c in cols))
-    Console().print(table)
-    Console().print(f"wrote {Path(out) / 'evaluation.json'}")
+        table.add_row(nation, *(str(get(node)) for get in cols.values()))
+    console = Console()
+    console.print(table)
+    for nation, node in summary["nodes"].items():
+        missed = [f"{k} {t['value']} (target {t['target']})" for k, t in node["targets"].items() if not t["met"]]
+        if missed:
+            console.print(f"{nation}: not met: " + "; ".join(missed), highlight=False, markup=False)
+    console.print(f"wrote {Path(out) / 'evaluation.json'}")
 
 
 audit_app = typer.Typer(help="Audit logs: every message a node sent, received and refused, hash-chained.")

@@ -139,6 +139,10 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
     time_ns: TimeNs  # UTC time of the state
     state_ecef: list[float]  # 6: x, y, z (m), vx, vy, vz (m/s) in ECEF
     covariance: list[float]  # 21: upper triangle of the 6x6 covariance, row by row (SI)
+    # 21, optional: the part of ``covariance`` owed to the origin's own measurement noise
+    # alone, independent of any other nation's errors (for split covariance intersection);
+    # empty: unknown, every error may be shared.
+    covariance_independent: list[float] = []
     boost_probability: Annotated[float, Meta(ge=0.0, le=1.0)]  # a motor is burning
     initiated_ns: TimeNs  # when the track was confirmed: orders tracks for system track numbers
     updates: Annotated[int, Meta(ge=0)]  # measurements behind the track so far
@@ -155,6 +159,10 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
             raise ValueError("accel_ecef needs 3 values")
         _check_finite("state_ecef", self.state_ecef)
         _check_finite("covariance", self.covariance)
+        if self.covariance_independent:
+            if len(self.covariance_independent) != 21:
+                raise ValueError("covariance_independent needs 21 values (or none)")
+            _check_finite("covariance_independent", self.covariance_independent)
         if self.status not in ("active", "dropped"):
             raise ValueError(f"status {self.status!r} is not active or dropped")
 

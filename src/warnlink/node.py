@@ -289,7 +289,8 @@ class Node:
         for trk in tracks:
             self.record.tracks.append(SystemTrackSample(
                 t_s, trk.id, tuple(float(v) for v in trk.x[:3]), float(trk.boost_probability), tuple(trk.nations),
-                tuple(float(v) for v in trk.P[:3, :3][np.triu_indices(3)])))
+                tuple(float(v) for v in trk.P[:3, :3][np.triu_indices(3)]), tuple(float(v) for v in trk.x[3:6]),
+                tuple(float(v) for v in trk.P[3:6, 3:6][np.triu_indices(3)])))
             state = self.track_state.get(trk.id)
             if state is None:
                 state = self.track_state[trk.id] = _TrackState(first_t_s=t_s)

@@ -5,7 +5,8 @@ it, and as a centralised *oracle* that owns every sensor (one node fed every raw
 measurement with zero network delay). Measured per node, over all runs:
 
 * position RMSE in midcourse against the posterior Cramér–Rao lower bound (PCRLB) of
-  the same measurements (all sensors, the detections each run actually made);
+  the same measurements (all sensors, the detections each run actually made) under the
+  trackers' own motion models with the true phase known (:func:`pcrlb_position`);
 * NEES of the system tracks' position covariance, averaged over runs per time step,
   and the fraction of steps inside its two-sided 95% chi-square band;
 * 95%-ellipse coverage of impact predictions, false and missed alerts;
@@ -26,13 +27,16 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import chi2
 
+from warnlink import frames
+from warnlink.evaluation.gospa import gospa
 from warnlink.evaluation.metrics import associate_tracks
-from warnlink.physics.propagator import propagate
+from warnlink.tracking import motion
+from warnlink.tracking.imm import BALLISTIC_ACCEL_VARIANCE
 from warnlink.tracking.radar_model import RadarSite, jacobian
 
 ORACLE = "ORACLE"
-PROCESS_PSD = 1e-4  # (m/s^2)^2/Hz white acceleration, as the trackers' ballistic model
 MIDCOURSE_MIN_ALT_M = 100e3
+GOSPA_C_M = 10e3  # a track further than this from every missile is false (and the missile missed)
 
 
 def oracle_scenario(scenario):
@@ -50,8 +54,26 @@ def oracle_scenario(scenario):
     return dataclasses.replace(scenario, config=config, areas=areas)
 
 
+def _sym3(upper) -> np.ndarray:
+    P = np.zeros((3, 3))
+    P[np.triu_indices(3)] = upper
+    return P + np.triu(P, 1).T
+
+
+def _phase(traj, t: float) -> str:
+    if bool(traj.thrusting(np.array([t]))[0]):
+        return "boost"
+    return "midcourse" if float(traj.geodetic(np.array([t]))[2][0]) > MIDCOURSE_MIN_ALT_M else "terminal"
+
+
 def _one_run(args) -> dict:
-    """Run the scenario and its oracle with one seed; return what the evaluation needs (picklable)."""
+    """Run the scenario and its oracle with one seed; return what the evaluation needs (picklable).
+
+    Per node and launch: ``samples``, one (t, position error^2, position NEES, phase,
+    velocity error^2, velocity NEES) per system-track sample; ``iip``, one (fraction of
+    the flight, impact-point error km) per prediction. Per node: ``gospa``, one
+    (distance, localisation, missed, false) per step of the flights.
+    """
     scenario_path, seed = args
     from warnlink.runner import RunOptions, run_scenario
     from warnlink.scenario.loader import load_scenario
@@ -61,46 +83,83 @@ def _one_run(args) -> dict:
         result = run_scenario(scenario, Path(tmp) / "nodes", RunOptions(transport="memory", seed=seed))
         oracle = run_scenario(oracle_scenario(scenario), Path(tmp) / "oracle", RunOptions(transport="memory", seed=seed))
     world = result.world
-    out = {"seed": seed, "metrics": result.metrics, "oracle_metrics": oracle.metrics, "nodes": {}, "pcrlb": {}}
+    out = {"seed": seed, "metrics": result.metrics, "oracle_metrics": oracle.metrics, "nodes": {}, "pcrlb": {},
+           "iip": {}, "gospa": {}}
     sensors = {s.id: s for s in scenario.config.sensors}
     for launch_id, flight in world.flights.items():
-        out["pcrlb"][launch_id] = pcrlb_position(flight.trajectory, result.sensor_run, launch_id, sensors)
+        out["pcrlb"][launch_id] = pcrlb(flight.trajectory, result.sensor_run, launch_id, sensors)
     records = {**{n: node.record for n, node in result.nodes.items()},
                ORACLE: next(iter(oracle.nodes.values())).record}
     for nation, record in records.items():
         assoc, _ = associate_tracks(world.flights, record)
-        samples = defaultdict(list)  # launch -> [(t, err2, nees, phase)]
+        samples = defaultdict(list)
         for s in record.tracks:
             launch_id = assoc.get(s.system_track_id)
-            if launch_id is None or not s.cov_pos_m2:
+            if launch_id is None or not s.cov_pos_m2 or not s.v_ecef_mps:
                 continue
             traj = world.flights[launch_id].trajectory
             if not traj.t_launch <= s.t_s <= traj.t_impact:
                 continue
             r_true, v_true = traj.state(np.array([s.t_s]))
             e = np.asarray(s.r_ecef_m) - r_true[0]
-            P = np.zeros((3, 3))
-            P[np.triu_indices(3)] = s.cov_pos_m2
-            P = P + np.triu(P, 1).T
+            ev = np.asarray(s.v_ecef_mps) - v_true[0]
             try:
-                nees = float(e @ np.linalg.solve(P, e))
+                nees = float(e @ np.linalg.solve(_sym3(s.cov_pos_m2), e))
+                nees_v = float(ev @ np.linalg.solve(_sym3(s.cov_vel_m2ps2), ev))
             except np.linalg.LinAlgError:
                 continue
-            alt = float(traj.geodetic(np.array([s.t_s]))[2][0])
-            phase = "boost" if bool(traj.thrusting(np.array([s.t_s]))[0]) else (
-                "midcourse" if alt > MIDCOURSE_MIN_ALT_M else "terminal")
-            samples[launch_id].append((float(s.t_s), float(e @ e), nees, phase))
+            samples[launch_id].append((float(s.t_s), float(e @ e), nees, _phase(traj, s.t_s), float(ev @ ev), nees_v))
         out["nodes"][nation] = dict(samples)
+        out["iip"][nation] = _iip_errors(world, record, assoc)
+        out["gospa"][nation] = _gospa_over_time(world, record)
     return out
 
 
-def pcrlb_position(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, float]:
-    """Position PCRLB (m, square root of the trace) at each 1 s step of the flight.
+def _iip_errors(world, record, assoc) -> dict[str, list[tuple[float, float]]]:
+    """Launch -> (fraction of the true flight time, impact-point error km) of every prediction."""
+    out = defaultdict(list)
+    for p in record.predictions:
+        launch_id = assoc.get(p.system_track_id)
+        if launch_id is None:
+            continue
+        traj = world.flights[launch_id].trajectory
+        if not traj.t_launch <= p.t_s <= traj.t_impact:
+            continue
+        lat, lon = traj.impact_point
+        err = float(frames.geodesic_inverse(p.iip_lat_rad, p.iip_lon_rad, lat, lon)[0] / 1e3)
+        out[launch_id].append(((p.t_s - traj.t_launch) / (traj.t_impact - traj.t_launch), err))
+    return dict(out)
 
-    Fisher information recursion J_k = (Q + F J_{k-1}^-1 F^T)^-1 + sum H^T R^-1 H over
-    every radar plot of this launch in the step (the detections actually made), with F
-    the ballistic dynamics linearised along the truth and Q a small white acceleration.
-    Infrared lines of sight are left out (they inform the launch, not the track).
+
+def _gospa_over_time(world, record) -> list[tuple[float, float, int, int]]:
+    """GOSPA of the node's whole picture at every step while any missile flies."""
+    flights = list(world.flights.values())
+    t0 = min(f.trajectory.t_launch for f in flights)
+    t1 = max(f.trajectory.t_impact for f in flights)
+    by_t = defaultdict(list)
+    for s in record.tracks:
+        by_t[s.t_s].append(s.r_ecef_m)
+    out = []
+    for t in np.arange(np.ceil(t0), np.floor(t1) + 1.0):
+        truths = [f.trajectory.position(np.array([t]))[0] for f in flights
+                  if f.trajectory.t_launch <= t <= f.trajectory.t_impact]
+        g = gospa(np.array(by_t.get(float(t), []), float).reshape(-1, 3), np.array(truths, float).reshape(-1, 3),
+                  c=GOSPA_C_M)
+        out.append((g.distance, g.localisation, g.missed, g.false))
+    return out
+
+
+def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[float, float]]:
+    """Position and velocity PCRLB (m, m/s: square roots of the traces) at each 1 s step of the flight.
+
+    The bound of the trackers' own stochastic model with the true mode sequence (the
+    "known-mode" bound for a switching model, which no IMM can beat): the 9-D state
+    (position, velocity, unmodelled acceleration) moves by the BOOST model while the
+    truth's motor burns and by the BALLISTIC model after it, linearised along the truth;
+    at burnout the acceleration becomes known to be small, as the IMM resets it. Fisher
+    information recursion J_k = (Q + F J_{k-1}^-1 F^T)^-1 + sum H^T R^-1 H over every radar
+    plot of this launch in the step (the detections actually made). Infrared lines of
+    sight are left out (they inform the launch, not the track).
     """
     plots_at = defaultdict(list)  # step end -> sensor ids
     for report, labels in zip(sensor_run.reports, sensor_run.labels):
@@ -118,74 +177,200 @@ def pcrlb_position(traj, sensor_run, launch_id: str, sensors: dict) -> dict[floa
             sites[sid] = RadarSite.from_geodetic(sid, np.radians(s.lat_deg), np.radians(s.lon_deg), s.alt_m,
                                                  (s.sigma_range_m, s.sigma_azimuth_mrad * 1e-3, s.sigma_elevation_mrad * 1e-3))
     t0 = min(plots_at)
-    J = np.eye(6) * 1e-12
-    Q = PROCESS_PSD * np.block([[np.eye(3) / 3.0, np.eye(3) / 2.0], [np.eye(3) / 2.0, np.eye(3)]])
+    J = np.eye(9) * 1e-12
     out = {}
     t = t0
+    was_boosting = True
     while t <= traj.t_impact:
         r, v = traj.state(np.array([t - 1.0]))
-        x = np.concatenate([r[0], v[0]])
-        F = _transition(x)
+        boosting = bool(traj.thrusting(np.array([t - 1.0]))[0])
+        if was_boosting and not boosting:  # burnout: the acceleration is known to be (nearly) zero
+            C = np.linalg.inv(J)
+            C[6:9, :] = 0.0
+            C[:, 6:9] = 0.0
+            C[6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
+            J = np.linalg.inv(C)
+        was_boosting = boosting
+        model = motion.BOOST if boosting else motion.BALLISTIC
+        F, Q = _transition(np.concatenate([r[0], v[0], np.zeros(3)]), model)
         J = np.linalg.inv(Q + F @ np.linalg.inv(J) @ F.T)
         r_now = traj.state(np.array([t]))[0][0]
         for sid in plots_at.get(t, []):
-            H = np.zeros((3, 6))
+            H = np.zeros((3, 9))
             H[:, :3] = jacobian(sites[sid], r_now[None])[0]
             J = J + H.T @ np.linalg.solve(sites[sid].noise, H)
         if t in plots_at or out:
             cov = np.linalg.inv(J)
-            out[t] = float(np.sqrt(max(np.trace(cov[:3, :3]), 0.0)))
+            out[t] = (float(np.sqrt(max(np.trace(cov[:3, :3]), 0.0))), float(np.sqrt(max(np.trace(cov[3:6, 3:6]), 0.0))))
         t += 1.0
     return out
 
 
-def _transition(x: np.ndarray, dt: float = 1.0) -> np.ndarray:
-    """d(state after dt)/d(state), by central differences of the ballistic propagation."""
-    steps = np.array([1.0] * 3 + [1e-3] * 3)
-    plus = x[None, :] + np.diag(steps)
-    minus = x[None, :] - np.diag(steps)
-    both = propagate(np.concatenate([plus, minus]), dt, max_step_s=dt)
-    return ((both[:6] - both[6:]) / (2.0 * steps[:, None])).T
+def _transition(x9: np.ndarray, model, dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The trackers' discrete transition and process noise over dt at state x9 for ``model``."""
+    decay = np.array([0.0 if not np.isfinite(model.accel_time_constant_s) else 1.0 / model.accel_time_constant_s])
+    Ah = motion.jacobian(x9[None], decay)[0] * dt
+    F = np.eye(9) + Ah + 0.5 * Ah @ Ah
+    return F, motion.process_noise(x9[None], dt, model)[0]
+
+
+TARGETS = {  # issue targets: (key, lowest, highest)
+    "rmse_pcrlb_ratio_midcourse": (None, 1.5),
+    "nees_in_band_fraction": (0.9, None),
+    "ellipse95_coverage": (0.90, 0.98),
+    "false_alerts": (None, 0),
+    "missed_alerts": (None, 0),
+    "warning_delay_vs_oracle_s": (None, 10.0),
+}
+
+
+def _nees_band(nees_by_step: dict) -> tuple[float | None, float | None]:
+    """(mean NEES, fraction of steps whose run-averaged NEES is in its two-sided 95% band), 3 dof."""
+    in_band = []
+    for values in nees_by_step.values():
+        k = len(values)
+        lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
+        in_band.append(lo <= float(np.mean(values)) <= hi)
+    if not in_band:
+        return None, None
+    return _r(np.mean([np.mean(v) for v in nees_by_step.values()])), _r(np.mean(in_band))
+
+
+def _errors(runs, nation, launches=None) -> dict:
+    """Position and velocity RMSE, PCRLB, ratio and NEES, over all phases and by phase."""
+    acc = defaultdict(lambda: {"e2": [], "b2": [], "ev2": [], "bv2": [], "nees": defaultdict(list),
+                               "nees_v": defaultdict(list)})
+    for r in runs:
+        for launch_id, samples in r["nodes"].get(nation, {}).items():
+            if launches is not None and launch_id not in launches:
+                continue
+            bound = r["pcrlb"].get(launch_id, {})
+            for t, e2, nees, phase, ev2, nees_v in samples:
+                b = bound.get(float(np.ceil(t)))
+                for key in (phase, "all"):
+                    a = acc[key]
+                    a["nees"][(launch_id, t)].append(nees)
+                    a["nees_v"][(launch_id, t)].append(nees_v)
+                    if b is not None:
+                        a["e2"].append(e2)
+                        a["b2"].append(b[0] ** 2)
+                        a["ev2"].append(ev2)
+                        a["bv2"].append(b[1] ** 2)
+    out = {}
+    for key, a in acc.items():
+        nees_mean, in_band = _nees_band(a["nees"])
+        nees_v_mean, in_band_v = _nees_band(a["nees_v"])
+        e2, b2, ev2, bv2 = (np.mean(a[k]) if a[k] else None for k in ("e2", "b2", "ev2", "bv2"))
+        out[key] = {
+            "position_rmse_m": _r(np.sqrt(e2)) if e2 is not None else None,
+            "position_pcrlb_m": _r(np.sqrt(b2)) if b2 is not None else None,
+            "position_rmse_pcrlb_ratio": _r(np.sqrt(e2 / b2)) if e2 is not None else None,
+            "velocity_rmse_mps": _r(np.sqrt(ev2)) if ev2 is not None else None,
+            "velocity_pcrlb_mps": _r(np.sqrt(bv2)) if bv2 is not None else None,
+            "velocity_rmse_pcrlb_ratio": _r(np.sqrt(ev2 / bv2)) if ev2 is not None else None,
+            "nees_mean": nees_mean, "nees_in_band_fraction": in_band,
+            "velocity_nees_mean": nees_v_mean, "velocity_nees_in_band_fraction": in_band_v,
+            "samples": int(sum(len(v) for v in a["nees"].values())),
+        }
+    return out
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return _r(np.median(values)) if values else None
+
+
+def _launch_figures(runs, nation, launch_id) -> dict:
+    """Impact error over the flight, coverage, class, launch point, first track and first warning."""
+    key = "oracle_metrics" if nation == ORACLE else "metrics"
+    entries = [next(lm for lm in r[key]["launches"] if lm["id"] == launch_id) for r in runs]
+    truth = entries[0]["truth"]
+    classes = [e["class_estimate"].get(nation) for e in entries]
+    lofted = [e["lofted_estimate_by_nation"].get(nation) for e in entries]
+    first_warning = []
+    for r in runs:
+        issued = [i["issued_s"] for i in r[key]["alerts"]["items"]
+                  if i["launch"] == launch_id and i["nation"] == nation and i["issued_s"] is not None]
+        first_warning.append(min(issued) if issued else None)
+    iip_at = {}
+    for frac in (0.1, 0.25, 0.5, 0.75, 0.9):
+        errs = []
+        for r in runs:
+            before = [e for f, e in r["iip"].get(nation, {}).get(launch_id, []) if f <= frac]
+            if before:
+                errs.append(before[-1])
+        iip_at[f"{round(frac * 100)}%"] = _median(errs)
+    finals = [e["iip_error_km"].get(nation, {}).get("final") for e in entries]
+    iip_at["final"] = _median(finals)
+    return {
+        "iip_error_km_median": iip_at,
+        "ellipse95_coverage": _r(np.mean(cov)) if (cov := [e["iip_ellipse95_coverage"].get(nation) for e in entries
+                                                           if e["iip_ellipse95_coverage"].get(nation) is not None]) else None,
+        "class_accuracy": _r(np.mean([c == truth["class"] for c in classes])) if runs else None,
+        "lofted_accuracy": _r(np.mean([lo == truth["lofted"] for lo in lofted])) if runs else None,
+        "launch_point_error_km_median": _median([e["launch_point_error_km"].get(nation) for e in entries]),
+        "first_track_s_median": _median([e["first_system_track_s"].get(nation) for e in entries]),
+        "first_warning_s_median": _median(first_warning),
+        "errors": _errors(runs, nation, {launch_id}),
+    }
 
 
 def summarise(runs: list[dict]) -> dict:
     """The evaluation.json object from the runs of :func:`_one_run`."""
     n_runs = len(runs)
     nations = sorted({n for r in runs for n in r["nodes"]})
-    out = {"runs": n_runs, "nodes": {}}
+    launches = [lm["id"] for lm in runs[0]["metrics"]["launches"]] if runs else []
+    out = {"runs": n_runs, "nodes": {}, "launches": {lid: {"truth": next(lm["truth"] for lm in runs[0]["metrics"]["launches"]
+                                                                     if lm["id"] == lid), "nodes": {}}
+                                                   for lid in launches}}
     for nation in nations:
-        err2, bound2, nees_by_step = [], [], defaultdict(list)
-        for r in runs:
-            for launch_id, samples in r["nodes"].get(nation, {}).items():
-                bound = r["pcrlb"].get(launch_id, {})
-                for t, e2, nees, phase in samples:
-                    nees_by_step[(launch_id, t)].append(nees)
-                    b = bound.get(float(np.ceil(t)))
-                    if phase == "midcourse" and b is not None:
-                        err2.append(e2)
-                        bound2.append(b * b)
-        # NEES: average over runs per step; band of chi2(3 N) / N.
-        in_band = []
-        for values in nees_by_step.values():
-            k = len(values)
-            lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
-            in_band.append(lo <= float(np.mean(values)) <= hi)
+        errors = _errors(runs, nation)
+        mid = errors.get("midcourse", {})
         node = {
             "runs": n_runs,
-            "rmse_midcourse_m": _r(np.sqrt(np.mean(err2))) if err2 else None,
-            "pcrlb_midcourse_m": _r(np.sqrt(np.mean(bound2))) if bound2 else None,
-            "rmse_pcrlb_ratio_midcourse": _r(np.sqrt(np.mean(err2) / np.mean(bound2))) if err2 else None,
-            "nees_mean": _r(np.mean([np.mean(v) for v in nees_by_step.values()])) if nees_by_step else None,
-            "nees_in_band_fraction": _r(np.mean(in_band)) if in_band else None,
+            "rmse_midcourse_m": mid.get("position_rmse_m"),
+            "pcrlb_midcourse_m": mid.get("position_pcrlb_m"),
+            "rmse_pcrlb_ratio_midcourse": mid.get("position_rmse_pcrlb_ratio"),
+            "velocity_rmse_midcourse_mps": mid.get("velocity_rmse_mps"),
+            "velocity_rmse_pcrlb_ratio_midcourse": mid.get("velocity_rmse_pcrlb_ratio"),
+            "nees_mean": errors.get("all", {}).get("nees_mean"),
+            "nees_in_band_fraction": errors.get("all", {}).get("nees_in_band_fraction"),
+            "by_phase": {ph: errors[ph] for ph in ("boost", "midcourse", "terminal") if ph in errors},
         }
         node.update(_alert_figures(runs, nation))
+        per_launch = {lid: _launch_figures(runs, nation, lid) for lid in launches}
+        for lid, figures in per_launch.items():
+            out["launches"][lid]["nodes"][nation] = figures
+        node["class_accuracy"] = _r(np.mean([f["class_accuracy"] for f in per_launch.values()])) if per_launch else None
+        node["launch_point_error_km_median"] = _median([f["launch_point_error_km_median"] for f in per_launch.values()])
+        node["first_track_s_median"] = _median([f["first_track_s_median"] for f in per_launch.values()])
+        g = np.array([row for r in runs for row in r["gospa"].get(nation, [])], float).reshape(-1, 4)
+        node["gospa"] = {"c_m": GOSPA_C_M, "p": 2, "mean_m": _r(g[:, 0].mean()) if len(g) else None,
+                         "localisation_rms_m": _r(np.sqrt(g[:, 1].sum() / max(1.0, (g[:, 0] > 0).sum())))
+                         if len(g) else None,
+                         "missed_per_step": _r(g[:, 2].mean()) if len(g) else None,
+                         "false_per_step": _r(g[:, 3].mean()) if len(g) else None}
         out["nodes"][nation] = node
+    for nation, node in out["nodes"].items():  # impact error against the oracle's, launch by launch
+        diffs = []
+        for lid in launches:
+            mine = out["launches"][lid]["nodes"][nation]["iip_error_km_median"]["final"]
+            oracle = out["launches"][lid]["nodes"].get(ORACLE, {}).get("iip_error_km_median", {}).get("final")
+            if mine is not None and oracle is not None:
+                diffs.append(mine - oracle)
+        node["iip_error_final_vs_oracle_km"] = _median(diffs)
+        node["targets"] = {k: _target(node.get(k), lo, hi) for k, (lo, hi) in TARGETS.items()}
     return out
+
+
+def _target(value, lo, hi) -> dict:
+    met = value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
+    return {"value": value, "target": [lo, hi], "met": bool(met)}
 
 
 def _alert_figures(runs, nation) -> dict:
     """Coverage, false and missed alerts of a node's own areas, and its warning delay against the oracle."""
-    coverage, false, missed, delays = [], 0, 0, []
+    coverage, false, missed, delays, first = [], 0, 0, [], []
     for r in runs:
         m = r["oracle_metrics"] if nation == ORACLE else r["metrics"]
         for launch in m["launches"]:
@@ -199,10 +384,14 @@ def _alert_figures(runs, nation) -> dict:
                         if i["hit"] and i["issued_s"] is not None}
         for i in mine:
             key = (i["launch"], i["area"], i["kind"])
-            if i["hit"] and i["issued_s"] is not None and key in oracle_first:
-                delays.append(i["issued_s"] - oracle_first[key])
+            if i["hit"] and i["issued_s"] is not None:
+                first.append(i["issued_s"])
+                if key in oracle_first:
+                    delays.append(i["issued_s"] - oracle_first[key])
     return {"ellipse95_coverage": _r(np.mean(coverage)) if coverage else None, "false_alerts": false,
-            "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None}
+            "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None,
+            "warning_delay_vs_oracle_s_max": _r(np.max(delays)) if delays else None,
+            "first_warning_s_median": _r(np.median(first)) if first else None}
 
 
 def _r(x, nd=3):
@@ -237,6 +426,7 @@ def evaluate(scenario_path: Path, runs: int, out_dir: Path, base_seed: int = 1, 
 
 
 def _plots(results, out_dir: Path) -> None:
+    """Per launch: position RMSE against the PCRLB, NEES against its band, impact error over the flight."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -244,28 +434,40 @@ def _plots(results, out_dir: Path) -> None:
 
     if not results:
         return
+    nations = sorted(results[0]["nodes"])
     for launch_id in results[0]["pcrlb"]:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        for nation in sorted(results[0]["nodes"]):
+        fig, (ax, an, ai) = plt.subplots(3, 1, figsize=(8, 10))
+        for nation in nations:
             by_t = defaultdict(list)
+            nees_t = defaultdict(list)
             for r in results:
-                for t, e2, _, _ in r["nodes"].get(nation, {}).get(launch_id, []):
+                for t, e2, nees, *_ in r["nodes"].get(nation, {}).get(launch_id, []):
                     by_t[t].append(e2)
+                    nees_t[t].append(nees)
             if by_t:
                 ts = sorted(by_t)
                 ax.semilogy(ts, [np.sqrt(np.mean(by_t[t])) for t in ts], ".", ms=2, label=f"{nation} RMSE")
+                an.semilogy(ts, [np.mean(nees_t[t]) for t in ts], ".", ms=2, label=nation)
+            iip = sorted((f, e) for r in results for f, e in r["iip"].get(nation, {}).get(launch_id, []))
+            if iip:
+                ai.semilogy([100 * f for f, _ in iip], [max(e, 1e-3) for _, e in iip], ".", ms=2, label=nation)
         bound = defaultdict(list)
         for r in results:
-            for t, b in r["pcrlb"][launch_id].items():
+            for t, (b, _) in r["pcrlb"][launch_id].items():
                 bound[t].append(b * b)
         if bound:
             ts = sorted(bound)
             ax.semilogy(ts, [np.sqrt(np.mean(bound[t])) for t in ts], "k-", lw=1.5, label="PCRLB (all sensors)")
-        ax.set_xlabel("scenario time (s)")
-        ax.set_ylabel("position error (m)")
-        ax.set_title(f"{launch_id}: position RMSE over {len(results)} runs against the PCRLB")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3, which="both")
+        k = len(results)
+        lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
+        an.axhspan(lo, hi, color="0.85", label=f"95% band ({k} runs)")
+        ax.set(xlabel="scenario time (s)", ylabel="position error (m)",
+               title=f"{launch_id}: position RMSE over {k} runs against the PCRLB")
+        an.set(xlabel="scenario time (s)", ylabel="position NEES (run mean)", title="consistency")
+        ai.set(xlabel="% of the flight time", ylabel="impact-point error (km)", title="impact-point error")
+        for a in (ax, an, ai):
+            a.legend(fontsize=7)
+            a.grid(alpha=0.3, which="both")
         fig.tight_layout()
         fig.savefig(out_dir / f"{launch_id}-rmse.png", dpi=100)
         plt.close(fig)

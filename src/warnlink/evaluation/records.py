@@ -17,6 +17,8 @@ class SystemTrackSample:
     boost_probability: float
     nations: tuple[str, ...]
     cov_pos_m2: tuple[float, ...] = ()  # upper triangle (6) of the position covariance, for NEES
+    v_ecef_mps: tuple[float, ...] = ()  # velocity (3), for velocity errors
+    cov_vel_m2ps2: tuple[float, ...] = ()  # upper triangle (6) of the velocity covariance
 
 
 @dataclass(frozen=True)

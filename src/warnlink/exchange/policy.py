@@ -141,4 +141,8 @@ def apply_release(rule: PartnerRelease, body, threatens: bool):
         P[:3, :3] += np.eye(3) * step * step / 12.0  # a uniform rounding error
         changes["state_ecef"] = state
         changes["covariance"] = pack_covariance(P)
+        if body.covariance_independent:  # the rounding error is this release's own
+            Pi = unpack_covariance(body.covariance_independent)
+            Pi[:3, :3] += np.eye(3) * step * step / 12.0
+            changes["covariance_independent"] = pack_covariance(Pi)
     return msgspec.structs.replace(body, **changes) if changes else body

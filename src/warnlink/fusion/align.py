@@ -11,15 +11,16 @@ THRUST_SIGMA_MPS2 = 5.0  # uncertainty of a released thrust acceleration held ov
 
 
 def align(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray, boost_probability: np.ndarray,
-          dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+          dt: np.ndarray, Pi6: np.ndarray | None = None):
     """States (n, 6) and covariances moved forward by dt (n,) seconds (J2, Earth rotation, drag).
 
     A boosting track keeps its released thrust acceleration over the gap, with the
     boost model's process noise; a ballistic one has none. Tracks with the same gap
-    are predicted together.
+    are predicted together. ``Pi6``, the covariances' independent parts (see
+    :mod:`warnlink.fusion.ci`), take the transition only; with it, returns (x, P, Pi).
     """
-    n = x6.shape[0]
     out_x, out_P = x6.copy(), P6.copy()
+    out_Pi = None if Pi6 is None else Pi6.copy()
     boosting = boost_probability > BOOSTING
     for gap in np.unique(dt):
         if gap == 0.0:
@@ -32,10 +33,17 @@ def align(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray, boost_probability: 
             P = np.zeros((len(idx), 9, 9))
             x[:, :6] = x6[idx]
             P[:, :6, :6] = P6[idx]
-            if flag:
+            Pi = None
+            if Pi6 is not None:
+                Pi = np.zeros((len(idx), 9, 9))
+                Pi[:, :6, :6] = Pi6[idx]
+            if flag:  # the thrust held over the gap is a guess any partner could share
                 x[:, 6:9] = accel[idx]
                 P[:, 6:9, 6:9] = np.eye(3) * THRUST_SIGMA_MPS2**2
-            xp, Pp = motion.predict(x, P, float(gap), model)
+            xp, Pp, Pip = motion.predict_split(x, P, Pi, float(gap), model)
             out_x[idx], out_P[idx] = xp[:, :6], Pp[:, :6, :6]
-    del n
-    return out_x, out_P
+            if Pip is not None:
+                out_Pi[idx] = Pip[:, :6, :6]
+    if Pi6 is None:
+        return out_x, out_P
+    return out_x, out_P, out_Pi

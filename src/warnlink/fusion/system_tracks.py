@@ -4,11 +4,16 @@ Each step a node aligns every local track it holds (its own and its partners') t
 step time, keeps the associations of the last step that still hold (a loose gate:
 an association is held until it clearly breaks), associates the rest (chi-square gate
 on the state difference, greedy by increasing distance, never two tracks of the same
-origin in one system track) and fuses each group by covariance intersection.
+origin in one system track) and fuses each group by split covariance intersection
+(:mod:`warnlink.fusion.ci`): what each nation's own measurements say is independent of
+every other nation's, what the trackers assume of the missile's motion may be shared.
 
 A new system track is named after its earliest-initiated member, ``ST-<origin>-<track>``,
 and keeps that name while any of its members goes on (a warning keyed on it does not
-flap when one nation loses the missile). When two system tracks merge, the older name
+flap when one nation loses the missile). A system track that every nation has lost is
+flown on ballistically; when a new local track continues it, it takes the old name, and
+the old estimate, flown on, is fused in as a prior until the new tracks know more than
+it does: what was measured before the gap is not thrown away. When two system tracks merge, the older name
 survives and ``renames`` maps the other to it. Every step is computed from the tracks
 in sorted order only, so every node that holds the same reports computes the same
 system tracks with the same names, whatever the order in which the reports arrived.
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warnlink.fusion.align import align
-from warnlink.fusion.ci import covariance_intersection
+from warnlink.fusion.ci import split_covariance_intersection
 from warnlink.messages import TrackReport, unpack_covariance
 from warnlink.physics.dynamics import fast_altitude
 from warnlink.tracking import motion
@@ -30,6 +35,7 @@ GATE_CHI2_6DOF = 22.46  # 99.9 %: a new association
 HOLD_CHI2_6DOF = 45.0  # an existing association breaks only beyond this
 COAST_S = 30.0  # a local track not reported for this long leaves its system track
 LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
+PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
 
 
 @dataclass
@@ -39,6 +45,8 @@ class _Lost:
     lost_t_s: float
     x: np.ndarray
     P: np.ndarray
+    Pi: np.ndarray
+    members: tuple = ()  # the local tracks it was made of
     t_s: float = -1.0
     landed: bool = False
 
@@ -52,8 +60,10 @@ class _Lost:
             x9[0, :6] = self.x
             P9 = np.zeros((1, 9, 9))
             P9[0, :6, :6] = self.P
-            xp, Pp = motion.predict(x9, P9, t_s - self.t_s, motion.BALLISTIC)
-            self.x, self.P, self.t_s = xp[0, :6], Pp[0, :6, :6], t_s
+            Pi9 = np.zeros((1, 9, 9))
+            Pi9[0, :6, :6] = self.Pi
+            xp, Pp, Pip = motion.predict_split(x9, P9, Pi9, t_s - self.t_s, motion.BALLISTIC)
+            self.x, self.P, self.Pi, self.t_s = xp[0, :6], Pp[0, :6, :6], Pip[0, :6, :6], t_s
             self.landed = bool(fast_altitude(self.x[None, :3])[0] < 0.0)
         return not self.landed
 
@@ -70,6 +80,7 @@ class LocalTrack:
     initiated_ns: int
     received_t_s: float
     updates: int = 0
+    Pi: np.ndarray | None = None  # (6, 6): the part of P owed to the origin's own measurements
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,6 +99,8 @@ class SystemTrack:
     members: tuple[tuple[str, str], ...]
     initiated_ns: int
     updates: int = 0  # most measurements behind any member
+    Pi: np.ndarray | None = None  # the part of P owed to independent measurements
+    prior: bool = False  # an estimate from before the track was lost is fused in
 
 
 @dataclass
@@ -106,6 +119,7 @@ class Fusion:
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # member -> its system track's name
     _founders: dict[str, tuple[int, tuple[str, str]]] = field(default_factory=dict)  # name -> (rank, member)
     _lost: dict[str, _Lost] = field(default_factory=dict)
+    _priors: dict[str, _Lost] = field(default_factory=dict)  # found-again name -> its pre-gap estimate
 
     def ingest(self, report: TrackReport, t_s: float) -> None:
         """Take one local track report (own or partner) processed at scenario time ``t_s``."""
@@ -118,10 +132,11 @@ class Fusion:
         if old is not None and old.state_t_s > state_t:
             return  # an older state than the one held: keep the newer
         accel = np.asarray(report.accel_ecef, float) if report.accel_ecef else np.zeros(3)
+        Pi = unpack_covariance(report.covariance_independent) if report.covariance_independent else None
         self._local[key] = LocalTrack(
             report.origin, report.track_id, state_t, np.asarray(report.state_ecef, float),
             unpack_covariance(report.covariance), accel, float(report.boost_probability),
-            int(report.initiated_ns), t_s, int(report.updates))
+            int(report.initiated_ns), t_s, int(report.updates), Pi)
 
     def name_of(self, member: tuple[str, str]) -> str | None:
         """The system track a local track (origin, track id) belonged to at the last fusion."""
@@ -140,9 +155,10 @@ class Fusion:
             self._groups, self._tracks, self._names = [], {}, {}
             return []
         tracks = [self._local[k] for k in keys]
-        x, P = align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]),
-                     np.stack([t.accel for t in tracks]), np.array([t.boost_probability for t in tracks]),
-                     np.array([t_s - t.state_t_s for t in tracks]))
+        x, P, Pi = align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]),
+                         np.stack([t.accel for t in tracks]), np.array([t.boost_probability for t in tracks]),
+                         np.array([t_s - t.state_t_s for t in tracks]),
+                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]))
         index = {k: i for i, k in enumerate(keys)}
         d2 = _pairwise_d2(x, P)
         groups = self._associate(keys, index, tracks, d2)
@@ -151,18 +167,21 @@ class Fusion:
         fused = []
         for group in groups:
             members = [index[k] for k in group]
-            xs, Ps = x[members], P[members]
-            fused.append((xs[0], Ps[0]) if len(members) == 1 else covariance_intersection(xs, Ps))
+            if len(members) == 1:
+                fused.append((x[members[0]], P[members[0]], Pi[members[0]]))
+            else:
+                fused.append(split_covariance_intersection(x[members], P[members], Pi[members]))
         names = self._found_again(groups, names, fused, previous, t_s)
         out: dict[str, SystemTrack] = {}
         renames: dict[str, str] = {}
-        for group, name, (xf, Pf) in zip(groups, names, fused):
+        for group, name, (xf, Pf, Pif) in zip(groups, names, fused):
             local = [tracks[index[k]] for k in group]
             boost = max(t.boost_probability for t in local)
+            xf, Pf, Pif, with_prior = self._with_prior(name, xf, Pf, Pif, boost, t_s)
             accel = np.mean([t.accel for t in local if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
             out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
                                     tuple(group), min(t.initiated_ns for t in local),
-                                    max(t.updates for t in local))
+                                    max(t.updates for t in local), Pif, with_prior)
             for member in group:
                 old = previous.get(member)
                 if old is not None and old != name and old not in renames:
@@ -171,6 +190,8 @@ class Fusion:
             if old not in out:
                 self.renames[old] = new
         self._remember_lost(out, renames, t_s)
+        for name in [n for n in self._priors if n not in out]:
+            del self._priors[name]
         self._groups = groups
         self._tracks = out
         self._names = {member: trk.id for trk in out.values() for member in trk.members}
@@ -182,7 +203,8 @@ class Fusion:
         in the air, and its track, found again, should keep its name."""
         for name, trk in self._tracks.items():
             if name not in out and name not in renames:
-                self._lost[name] = _Lost(trk.t_s, trk.x.copy(), trk.P.copy())
+                Pi = trk.Pi if trk.Pi is not None else np.zeros((6, 6))
+                self._lost[name] = _Lost(trk.t_s, trk.x.copy(), trk.P.copy(), Pi.copy(), tuple(trk.members))
         for name in [n for n, lost in self._lost.items() if t_s - lost.lost_t_s > LOST_KEEP_S]:
             del self._lost[name]
 
@@ -193,7 +215,7 @@ class Fusion:
         for gi, group in enumerate(groups):
             if any(m in previous for m in group) or not self._lost:
                 continue
-            xf, Pf = fused[gi]
+            xf, Pf = fused[gi][:2]
             best, best_d2 = None, self.gate_chi2
             for name in sorted(self._lost):
                 if name in taken:
@@ -208,10 +230,35 @@ class Fusion:
             if best is not None:
                 names[gi] = best
                 taken.add(best)
-                del self._lost[best]
+                lost = self._lost.pop(best)
+                if not set(group) & set(lost.members):  # a member that went on carries the old information itself
+                    self._priors[best] = lost
         for name in [n for n, lost in self._lost.items() if lost.landed]:
             del self._lost[name]
         return names
+
+    def _with_prior(self, name: str, x, P, Pi, boost: float, t_s: float):
+        """The group's estimate with its pre-gap prior fused in, while the prior still helps.
+
+        Returns (x, P, Pi, whether a prior was used). A prior that no longer agrees with the
+        tracks (a manoeuvre, a motor lit again), or adds little, is let go for good.
+        """
+        prior = self._priors.get(name)
+        if prior is None:
+            return x, P, Pi, False
+        if boost > 0.5 or not prior.advance_to(t_s):
+            del self._priors[name]
+            return x, P, Pi, False
+        dx = x - prior.x
+        if float(dx @ np.linalg.solve(P + prior.P, dx)) > self.hold_chi2:
+            del self._priors[name]
+            return x, P, Pi, False
+        xf, Pf, Pif = split_covariance_intersection(np.stack([x, prior.x]), np.stack([P, prior.P]),
+                                                    np.stack([Pi, prior.Pi]))
+        if np.trace(Pf[:3, :3]) > PRIOR_USEFUL * np.trace(P[:3, :3]):
+            del self._priors[name]
+            return x, P, Pi, False
+        return xf, Pf, Pif, True
 
     def _local_or_none(self, key):
         return self._local.get(key)

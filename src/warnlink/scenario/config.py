@@ -54,6 +54,7 @@ class SensorConfig(_Config):
     p_detect: float = 0.9
     false_alarm_rate: float = 0.0  # false plots per scan
     latency_s: float = 0.0
+    outages: list[list[float]] = []  # [start_s, end_s] pairs (scenario s) when the sensor reports nothing
 
 
 class LaunchConfig(_Config):

@@ -156,6 +156,11 @@ class _Checker:
             self.range(f"{k}.min_altitude_km", x.min_altitude_km, 0.0, None)
             for name in ("bias_azimuth_mrad", "bias_elevation_mrad", "bias_range_m"):
                 self.range(f"{k}.{name}", getattr(x, name), None, None)
+            for j, outage in enumerate(x.outages):
+                if len(outage) != 2:
+                    self.fail(f"{k}.outages[{j}]", f"{outage!r} is not a [start_s, end_s] pair")
+                self.range(f"{k}.outages[{j}][0]", outage[0], 0.0, None)
+                self.range(f"{k}.outages[{j}][1]", outage[1], outage[0], None, lo_open=True)
         self._unique("launches", [x.id for x in c.launches])
         for i, x in enumerate(c.launches):
             k = f"launches[{i}] ({x.id})"

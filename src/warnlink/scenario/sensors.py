@@ -99,7 +99,11 @@ def simulate_sensors(
     made: list[tuple[SensorReport, tuple[str | None, ...]]] = []
     for cfg, seed_seq in zip(sensors, seeds):
         simulate = _simulate_radar if cfg.type == "radar" else _simulate_ir
-        made.extend(simulate(cfg, trajectories, duration_s, int(epoch_ns), _Streams(seed_seq)))
+        reports = simulate(cfg, trajectories, duration_s, int(epoch_ns), _Streams(seed_seq))
+        if cfg.outages:  # drawn as if the sensor ran, so the rest of its run is the same with or without them
+            down = [(epoch_ns + round(a * 1e9), epoch_ns + round(b * 1e9)) for a, b in cfg.outages]
+            reports = [item for item in reports if not any(a <= item[0].time_ns < b for a, b in down)]
+        made.extend(reports)
     made.sort(key=lambda item: (item[0].report_time_ns, item[0].sensor_id))
     return SensorRun(
         reports=[report for report, _ in made],

@@ -5,6 +5,13 @@ Two models share the state (see :mod:`warnlink.tracking.motion`): ``BALLISTIC`` 
 mixing before every prediction lets a track ride through burnout and staging without
 losing lock, and the boost probability tells the rest of the node which phase the
 missile is in. Arrays: x (n, 2, 9), P (n, 2, 9, 9), mu (n, 2).
+
+Beside each covariance the filter keeps ``Pi``, the part of it that comes from the
+track's own measurement noise alone (for split covariance intersection at the fusion,
+:mod:`warnlink.fusion.ci`): the rest, ``P - Pi``, comes from the process noise, the
+initial guess and the spread between models, which another nation's tracker of the
+same missile shares. ``Pi`` takes the transition without process noise, the Joseph
+update with the measurement noise, and no spread-of-means term when mixing.
 """
 
 from __future__ import annotations
@@ -27,50 +34,60 @@ def transition(dt: float) -> np.ndarray:
     return np.array([[1.0 - p_ignite, p_ignite], [p_burnout, 1.0 - p_burnout]])
 
 
-def mix_and_predict(x, P, mu, dt: float):
+def mix_and_predict(x, P, mu, dt: float, Pi):
     """IMM interaction followed by each model's prediction over dt.
 
-    Returns predicted per-model states, covariances and the predicted model probabilities.
+    Returns predicted per-model states, covariances, the predicted model probabilities
+    and the predicted independent parts.
     """
     n = x.shape[0]
     if n == 0:
-        return x, P, mu
+        return x, P, mu, Pi
     pi = transition(dt)
     c = mu @ pi  # (n, 2) predicted model probabilities
     c = np.maximum(c, 1e-300)
     w = mu[:, :, None] * pi[None, :, :] / c[:, None, :]  # (n, from, to)
     # Each model's estimate as the destination model sees it: without thrust there is no
-    # thrust acceleration, so entering BALLISTIC resets ``a`` to zero (known to be small).
-    # Mixing the boost mode's thrust into the ballistic mode would keep predicting thrust
-    # after burnout and lose the track.
+    # thrust acceleration, so the boost estimate entering BALLISTIC has its ``a`` reset to
+    # zero (known to be small). Mixing the boost mode's thrust into the ballistic mode would
+    # keep predicting thrust after burnout and lose the track. The ballistic estimate keeps
+    # its own ``a``: resetting that too would inject BALLISTIC_ACCEL_VARIANCE at every step,
+    # a process noise sixty times what a coasting missile has.
     xf = np.repeat(x[:, :, None, :], 2, axis=2)  # (n, from, to, 9)
     Pf = np.repeat(P[:, :, None, :, :], 2, axis=2)
-    xf[:, :, BALLISTIC, 6:9] = 0.0
-    Pf[:, :, BALLISTIC, 6:9, :] = 0.0
-    Pf[:, :, BALLISTIC, :, 6:9] = 0.0
-    Pf[:, :, BALLISTIC, 6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
+    Pif = np.repeat(Pi[:, :, None, :, :], 2, axis=2)
+    xf[:, BOOST, BALLISTIC, 6:9] = 0.0
+    for C in (Pf, Pif):
+        C[:, BOOST, BALLISTIC, 6:9, :] = 0.0
+        C[:, BOOST, BALLISTIC, :, 6:9] = 0.0
+    Pf[:, BOOST, BALLISTIC, 6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
     x0 = np.einsum("nij,nijk->njk", w, xf)  # (n, to, 9)
     dx = xf - x0[:, None, :, :]  # (n, from, to, 9)
     P0 = np.einsum("nij,nijkl->njkl", w, Pf) + np.einsum(
         "nij,nijk,nijl->njkl", w, dx, dx
     )
-    flat_x = x0.reshape(n * 2, 9)
-    flat_P = P0.reshape(n * 2, 9, 9)
+    Pi0 = np.einsum("nij,nijkl->njkl", w, Pif)
     models = [MODELS[j] for _ in range(n) for j in range(2)]
-    xp, Pp = motion.predict(flat_x, flat_P, dt, models)
-    return xp.reshape(n, 2, 9), Pp.reshape(n, 2, 9, 9), c
+    xp, Pp, Pip = motion.predict_split(x0.reshape(n * 2, 9), P0.reshape(n * 2, 9, 9),
+                                       Pi0.reshape(n * 2, 9, 9), dt, models)
+    return xp.reshape(n, 2, 9), Pp.reshape(n, 2, 9, 9), c, Pip.reshape(n, 2, 9, 9)
 
 
-def combine(x, P, mu):
-    """Moment-matched single estimate (n, 9), (n, 9, 9) of the model mixture."""
+def combine(x, P, mu, Pi=None):
+    """Moment-matched single estimate (n, 9), (n, 9, 9) of the model mixture.
+
+    With ``Pi``, also the mixture's independent part (n, 9, 9): a third value.
+    """
     xc = np.einsum("nj,njk->nk", mu, x)
     dx = x - xc[:, None, :]
     Pc = np.einsum("nj,njkl->nkl", mu, P) + np.einsum("nj,njk,njl->nkl", mu, dx, dx)
-    return xc, Pc
+    if Pi is None:
+        return xc, Pc
+    return xc, Pc, np.einsum("nj,njkl->nkl", mu, Pi)
 
 
-def update(x, P, mu, z, h_fn, jac_fn, R, wrap):
-    """Update per model with measurements z (n, m); returns x, P, mu and the likelihoods.
+def update(x, P, mu, z, h_fn, jac_fn, R, wrap, Pi):
+    """Update per model with measurements z (n, m); returns x, P, mu and the independent parts Pi.
 
     ``h_fn(r (k, 3)) -> (k, m)`` predicts measurements from positions, ``jac_fn`` gives
     d h / d r (k, m, 3), ``R`` (m, m) is the measurement noise and ``wrap`` maps
@@ -90,7 +107,9 @@ def update(x, P, mu, z, h_fn, jac_fn, R, wrap):
     x_new = flat_x + np.einsum("nij,nj->ni", K, nu)
     IKH = np.eye(9) - K @ H
     # Joseph form keeps the covariance symmetric positive definite.
-    P_new = IKH @ flat_P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2)
+    KRKt = K @ R @ np.swapaxes(K, 1, 2)
+    P_new = IKH @ flat_P @ np.swapaxes(IKH, 1, 2) + KRKt
+    Pi_new = IKH @ Pi.reshape(n * 2, 9, 9) @ np.swapaxes(IKH, 1, 2) + KRKt
     d2 = np.einsum("ni,nij,nj->n", nu, S_inv, nu)
     log_like = -0.5 * (d2 + np.log(np.linalg.det(2.0 * np.pi * S)))
     log_like = log_like.reshape(n, 2)
@@ -105,4 +124,5 @@ def update(x, P, mu, z, h_fn, jac_fn, R, wrap):
         x_new.reshape(n, 2, 9),
         0.5 * (P_new + np.swapaxes(P_new, 1, 2)).reshape(n, 2, 9, 9),
         post,
+        0.5 * (Pi_new + np.swapaxes(Pi_new, 1, 2)).reshape(n, 2, 9, 9),
     )

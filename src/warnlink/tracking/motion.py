@@ -119,6 +119,18 @@ def predict(x: np.ndarray, P: np.ndarray, dt: float, models: list[MotionModel] |
     The mean takes one RK4 step (sub-stepped to at most 2 s); the covariance the
     second-order transition I + A dt + (A dt)^2 / 2 per sub-step plus process noise.
     """
+    x, P, _ = predict_split(x, P, None, dt, models)
+    return x, P
+
+
+def predict_split(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: float,
+                  models: list[MotionModel] | MotionModel):
+    """:func:`predict`, also moving ``P_ind``, the part of ``P`` owed to the track's own measurements.
+
+    The process noise is what every tracker of the same missile shares (the missile's
+    true deviation from the model), so it goes to ``P`` only: ``P_ind`` takes the
+    transition alone. Returns (x, P, P_ind), ``P_ind`` None when none was given.
+    """
     n = x.shape[0]
     if isinstance(models, MotionModel):
         models = [models] * n
@@ -129,9 +141,15 @@ def predict(x: np.ndarray, P: np.ndarray, dt: float, models: list[MotionModel] |
     for _ in range(steps):
         Ah = jacobian(x, decay) * h
         F = eye + Ah + 0.5 * Ah @ Ah
+        Ft = np.swapaxes(F, 1, 2)
         x = propagate_mean(x, h, decay)
-        P = F @ P @ np.swapaxes(F, 1, 2) + process_noise(x, abs(h), models)
-    return x, 0.5 * (P + np.swapaxes(P, 1, 2))
+        P = F @ P @ Ft + process_noise(x, abs(h), models)
+        if P_ind is not None:
+            P_ind = F @ P_ind @ Ft
+    P = 0.5 * (P + np.swapaxes(P, 1, 2))
+    if P_ind is not None:
+        P_ind = 0.5 * (P_ind + np.swapaxes(P_ind, 1, 2))
+    return x, P, P_ind
 
 
 def predict_kinematic(x6: np.ndarray, P6: np.ndarray, dt: float, model: MotionModel = BALLISTIC) -> tuple[np.ndarray, np.ndarray]:

@@ -65,6 +65,7 @@ class LocalTracker:
         self.t = None  # time (scenario s) of every track's state
         self.x = np.zeros((0, 2, 9))
         self.P = np.zeros((0, 2, 9, 9))
+        self.Pi = np.zeros((0, 2, 9, 9))  # the part of P owed to this nation's own measurements
         self.mu = np.zeros((0, 2))
         self.meta: list[_TrackMeta] = []
         self._sites: dict[str, RadarSite] = {}
@@ -119,7 +120,7 @@ class LocalTracker:
             return
         dt = t - self.t
         if dt != 0.0 and len(self.meta):
-            self.x, self.P, self.mu = imm.mix_and_predict(self.x, self.P, self.mu, dt)
+            self.x, self.P, self.mu, self.Pi = imm.mix_and_predict(self.x, self.P, self.mu, dt, self.Pi)
         self.t = t
 
     def _assign(self, site: RadarSite, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,12 +141,12 @@ class LocalTracker:
         return rows[keep], cols[keep]
 
     def _update(self, site: RadarSite, tracks: np.ndarray, z: np.ndarray) -> None:
-        x, P, mu = imm.update(
+        x, P, mu, Pi = imm.update(
             self.x[tracks], self.P[tracks], self.mu[tracks], z,
             lambda r: radar_model.measure(site, r), lambda r: radar_model.jacobian(site, r),
-            site.noise, radar_model.wrap_innovation,
+            site.noise, radar_model.wrap_innovation, self.Pi[tracks],
         )
-        self.x[tracks], self.P[tracks], self.mu[tracks] = x, P, mu
+        self.x[tracks], self.P[tracks], self.mu[tracks], self.Pi[tracks] = x, P, mu, Pi
 
     def _start_tracks(self, site: RadarSite, z: np.ndarray, t: float, wall_ns: int) -> None:
         r, cov = radar_model.plot_to_ecef(site, z)
@@ -156,8 +157,11 @@ class LocalTracker:
         P[:, :, :3, :3] = cov[:, None]
         P[:, :, 3:6, 3:6] = np.eye(3) * INITIAL_SPEED_SIGMA**2
         P[:, :, 6:9, 6:9] = np.eye(3) * INITIAL_ACCEL_SIGMA**2
+        Pi = np.zeros((k, 2, 9, 9))  # the plot is this nation's own; the velocity guess anyone's
+        Pi[:, :, :3, :3] = cov[:, None]
         self.x = np.concatenate([self.x, x])
         self.P = np.concatenate([self.P, P])
+        self.Pi = np.concatenate([self.Pi, Pi])
         self.mu = np.concatenate([self.mu, np.full((k, 2), 0.5)])
         for _ in range(k):
             self._serial += 1
@@ -187,7 +191,7 @@ class LocalTracker:
                 keep[i] = False
                 self.dropped.append(m)
         if not keep.all():
-            self.x, self.P, self.mu = self.x[keep], self.P[keep], self.mu[keep]
+            self.x, self.P, self.mu, self.Pi = self.x[keep], self.P[keep], self.mu[keep], self.Pi[keep]
             self.meta = [m for m, k in zip(self.meta, keep) if k]
 
     # ------------------------------------------------------------------ outputs
@@ -203,13 +207,13 @@ class LocalTracker:
         out: list[TrackReport] = []
         idx = self.confirmed()
         if idx:
-            xc, Pc = imm.combine(self.x[idx], self.P[idx], self.mu[idx])
+            xc, Pc, Pic = imm.combine(self.x[idx], self.P[idx], self.mu[idx], self.Pi[idx])
             time_ns = self.epoch_ns + round(self.t * 1e9)
             for k, i in enumerate(idx):
                 m = self.meta[i]
                 if only_updated and not m.updated_this_step:
                     continue
-                out.append(self._report(m, xc[k], Pc[k], self.mu[i, imm.BOOST], time_ns, "active"))
+                out.append(self._report(m, xc[k], Pc[k], Pic[k], self.mu[i, imm.BOOST], time_ns))
                 m.updated_this_step = False
         for m in self.dropped:
             if m.track_id is not None:
@@ -223,19 +227,21 @@ class LocalTracker:
         self.dropped = []
         return out
 
-    def _report(self, m: _TrackMeta, x: np.ndarray, P: np.ndarray, boost_p: float, time_ns: int, status: str) -> TrackReport:
+    def _report(self, m: _TrackMeta, x: np.ndarray, P: np.ndarray, Pi: np.ndarray, boost_p: float,
+                time_ns: int) -> TrackReport:
         return TrackReport(
             origin=self.nation,
             track_id=m.track_id,
             time_ns=time_ns,
             state_ecef=x[:6].tolist(),
             covariance=pack_covariance(P[:6, :6]),
+            covariance_independent=pack_covariance(Pi[:6, :6]),
             boost_probability=float(boost_p),
             initiated_ns=self.epoch_ns + round(m.confirmed_t * 1e9),
             updates=m.updates,
             accel_ecef=x[6:9].tolist(),
             sensors=sorted(m.sensors),
-            status=status,
+            status="active",
             source_wall_ns=m.source_wall_ns,
         )
 
