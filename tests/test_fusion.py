@@ -260,3 +260,33 @@ def test_a_lost_track_found_again_keeps_its_name_and_what_was_known(flights):
     fusion2.ingest(_split_report("ROK", 1, f, 390.0, rng, 300.0, 1.0), 390.0)
     (again,) = fusion2.fuse(390.0)
     assert again.id == before.id and not again.prior
+
+
+def test_a_biased_partner_is_found_out_and_widened_so_the_fusion_stays_consistent(flights):
+    """Three nations track one missile; one radar's tracks sit 1 km off (a bias its covariance does not
+    know). After a minute the biased member is widened, the others are not, and the fused estimate is
+    consistent with its covariance."""
+    f = flights[1]
+    rng = np.random.default_rng(11)
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    offset = np.array([600.0, -800.0, 0.0])
+    nees = []
+    for k in range(120):
+        t = 200.0 + k
+        for origin, n in (("ROK", 1), ("JPN", 2), ("USA", 3)):
+            sigma = max(100.0, 2000.0 * 0.9**k)  # young tracks are uncertain: they associate first
+            rep = _split_report(origin, n, f, t, rng, sigma, 1.0 + n)
+            if origin == "ROK":
+                x = np.array(rep.state_ecef)
+                x[:3] += offset
+                rep = TrackReport(**{**{k_: getattr(rep, k_) for k_ in rep.__struct_fields__}, "state_ecef": x.tolist()})
+            fusion.ingest(rep, t)
+        (trk,) = fusion.fuse(t)
+        assert trk.nations == ("JPN", "ROK", "USA")
+        if k >= 60:
+            e = trk.x[:3] - f.trajectory.state(np.array([t]))[0][0]
+            nees.append(e @ np.linalg.solve(trk.P[:3, :3], e))
+    assert fusion.discrepancy.widening(("ROK", "ROK-T1")) is not None
+    assert fusion.discrepancy.widening(("JPN", "JPN-T2")) is None
+    assert fusion.discrepancy.widening(("USA", "USA-T3")) is None
+    assert np.mean(nees) < 3.0 * 2.0  # left alone the 1 km offset gives a NEES in the tens

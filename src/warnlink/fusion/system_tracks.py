@@ -7,6 +7,8 @@ on the state difference, greedy by increasing distance, never two tracks of the 
 origin in one system track) and fuses each group by split covariance intersection
 (:mod:`warnlink.fusion.ci`): what each nation's own measurements say is independent of
 every other nation's, what the trackers assume of the missile's motion may be shared.
+A member that persistently disagrees with its partners (a biased radar) is widened by
+what the disagreement shows (:mod:`warnlink.fusion.bias`).
 
 A new system track is named after its earliest-initiated member, ``ST-<origin>-<track>``,
 and keeps that name while any of its members goes on (a warning keyed on it does not
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warnlink.fusion.align import align
+from warnlink.fusion.bias import DiscrepancyMonitor
 from warnlink.fusion.ci import split_covariance_intersection
 from warnlink.messages import TrackReport, unpack_covariance
 from warnlink.physics.dynamics import fast_altitude
@@ -120,6 +123,7 @@ class Fusion:
     _founders: dict[str, tuple[int, tuple[str, str]]] = field(default_factory=dict)  # name -> (rank, member)
     _lost: dict[str, _Lost] = field(default_factory=dict)
     _priors: dict[str, _Lost] = field(default_factory=dict)  # found-again name -> its pre-gap estimate
+    discrepancy: DiscrepancyMonitor = field(default_factory=DiscrepancyMonitor)  # members that disagree (a bias)
 
     def ingest(self, report: TrackReport, t_s: float) -> None:
         """Take one local track report (own or partner) processed at scenario time ``t_s``."""
@@ -160,8 +164,15 @@ class Fusion:
                          np.array([t_s - t.state_t_s for t in tracks]),
                          np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]))
         index = {k: i for i, k in enumerate(keys)}
+        P_own = P
+        P = P.copy()  # members found to disagree with their partners (a bias) are widened
+        for k, i in index.items():
+            widen = self.discrepancy.widening(k)
+            if widen is not None:
+                P[i, :3, :3] += widen
         d2 = _pairwise_d2(x, P)
         groups = self._associate(keys, index, tracks, d2)
+        self.discrepancy.update(groups, index, x, P_own, t_s)
         previous = self._names
         names = self._names_for(groups, previous)
         fused = []
