@@ -75,6 +75,19 @@ async def _connect(ep_or_nation, root=None, *, cert=None, key=None, creds=None, 
     return nc, errors
 
 
+async def _try_identities(root, identities: dict) -> dict:
+    """Label -> "connected" or "refused: why", connecting to JPN's server with each set of files."""
+    outcomes = {}
+    for label, kwargs in identities.items():
+        try:
+            nc, _ = await _connect("JPN", root, **kwargs)
+            await nc.close()
+            outcomes[label] = "connected"
+        except Exception as exc:
+            outcomes[label] = f"refused: {exc.__class__.__name__}: {exc}"
+    return outcomes
+
+
 def test_pki_files_are_private_chained_and_never_printed(federation):
     root, up_output = federation
     pki = Pki(root)
@@ -122,18 +135,11 @@ def test_no_valid_certificate_no_connection(federation, tmp_path):
     rogue = Pki.init(tmp_path / "rogue", ["ROK", "JPN"])
 
     async def attempts():
-        outcomes = {}
-        for label, kwargs in {
+        outcomes = await _try_identities(root, {
             "no certificate": {"cert": False},
             "outside CA": {"cert": rogue.files("JPN").client_pem, "key": rogue.files("JPN").client_key},
             "another nation's certificate": {"cert": root / "ROK" / "client.pem", "key": root / "ROK" / "client.key"},
-        }.items():
-            try:
-                nc, _ = await _connect("JPN", root, **kwargs)
-                await nc.close()
-                outcomes[label] = "connected"
-            except Exception as exc:
-                outcomes[label] = f"refused ({exc.__class__.__name__})"
+        })
         nc, _ = await _connect("JPN", root)  # and the genuine one does connect
         await nc.close()
         return outcomes
@@ -338,16 +344,8 @@ def test_every_attack_during_a_run_is_refused_recorded_and_nothing_else_is_lost(
     (keep / "user.creds").write_bytes(old_jpn_creds)
 
     async def old_identity():
-        out = {}
-        for label, kw in {"revoked certificate": {"cert": keep / "client.pem", "key": keep / "client.key"},
-                          "revoked user": {"creds": keep / "user.creds"}}.items():
-            try:
-                nc, _ = await _connect("JPN", root, **kw)
-                await nc.close()
-                out[label] = "connected"
-            except Exception as exc:
-                out[label] = f"refused: {exc}"
-        return out
+        return await _try_identities(root, {"revoked certificate": {"cert": keep / "client.pem", "key": keep / "client.key"},
+                                            "revoked user": {"creds": keep / "user.creds"}})
 
     try:
         locked_out = asyncio.run(old_identity())

@@ -59,3 +59,86 @@ def test_a_track_lost_for_a_minute_is_found_again_and_its_warning_does_not_flap(
     cancels = [t for k, t in kinds if k == "Cancel"]
     assert len(cancels) == 1 and cancels[0] >= traj.t_impact, kinds
     assert metrics["launches"][0]["iip_error_km"]["JPN"]["final"] < 2.0
+
+
+@pytest.fixture(scope="module")
+def salvo(tmp_path_factory):
+    return _run("hard-salvo", tmp_path_factory)
+
+
+@pytest.mark.slow
+def test_a_salvo_of_eight_is_eight_tracks_at_every_node_and_warned_right(salvo):
+    """hard-salvo: eight SRBMs within 30 s from neighbouring sites."""
+    result, out = salvo
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["launches"]) == 8
+    for launch in metrics["launches"]:
+        for n in NATIONS:
+            assert launch["first_system_track_s"][n] is not None and launch["first_system_track_s"][n] < 40.0, launch
+            assert launch["class_estimate"][n] == "SRBM", launch
+            assert launch["iip_error_km"][n]["final"] < 5.0, launch
+    alerts = metrics["alerts"]
+    assert alerts["missed"] == 0 and alerts["true"] >= 6
+    # A warning of an SRBM that came down outside the EEZ is allowed only for a near miss: one whose
+    # impact lies within 10 km of the area's edge, where a calibrated 95% ellipse straddles the line.
+    from shapely.geometry import Point
+    from shapely.ops import nearest_points
+
+    from warnlink import frames
+
+    areas = {a.id: a for a in result.nodes["JPN"].areas}
+    impacts = {lm["id"]: (lm["truth"]["impact_lon_deg"], lm["truth"]["impact_lat_deg"]) for lm in metrics["launches"]}
+    for item in alerts["items"]:
+        if not item["hit"]:
+            lon, lat = impacts[item["launch"]]
+            edge = nearest_points(areas[item["area"]].geometry.boundary, Point(lon, lat))[0]
+            edge_km = frames.geodesic_inverse(*np.radians([lat, lon, edge.y, edge.x]))[0] / 1e3
+            assert edge_km < 10.0, (item, edge_km)
+    # One system track per missile at each node once they are all in flight and tracked.
+    for n in NATIONS:
+        t = 30.0 + 4 * 7 + 60.0
+        tracks = [trk for trk in result.nodes[n].record.tracks if trk.t_s == t]
+        assert len(tracks) == 8, (n, [trk.system_track_id for trk in tracks])
+
+
+@pytest.mark.slow
+def test_depressed_srbms_are_tracked_and_warn_no_one(tmp_path_factory):
+    """hard-depressed: apogee 50-55 km over 400-450 km, drag-dominated; neither comes down in an area."""
+    result, out = _run("hard-depressed", tmp_path_factory)
+    metrics = json.loads((out / "metrics.json").read_text())
+    for launch in metrics["launches"]:
+        for n in NATIONS:
+            assert launch["first_system_track_s"][n] is not None, launch
+            assert launch["iip_error_km"][n]["final"] < 5.0, launch
+    assert metrics["alerts"]["true"] == 0 and metrics["alerts"]["false"] == 0 and metrics["alerts"]["missed"] == 0
+
+
+@pytest.mark.slow
+def test_a_biased_partner_radar_leaves_the_picture_consistent(tmp_path_factory):
+    """hard-bias: ROK's Chungcheong radar has an uncorrected 2 mrad azimuth bias (1 km at 500 km)."""
+    result, out = _run("hard-bias", tmp_path_factory)
+    metrics = json.loads((out / "metrics.json").read_text())
+    (launch,) = metrics["launches"]
+    for n in NATIONS:
+        assert launch["iip_ellipse95_coverage"][n] >= 0.9, launch
+        assert launch["iip_error_km"][n]["final"] < 3.0, launch
+    assert metrics["alerts"]["true"] == 1 and metrics["alerts"]["false"] == 0 and metrics["alerts"]["missed"] == 0
+    # The biased radar's tracks stay in one system track with the others (no duplicate missile).
+    traj = result.world.flights["M1"].trajectory
+    for n in NATIONS:
+        ids = {trk.system_track_id for trk in result.nodes[n].record.tracks
+               if traj.t_burnout + 30 < trk.t_s < traj.t_impact - 30}
+        assert len(ids) == 1, (n, ids)
+
+
+@pytest.mark.slow
+def test_a_lofted_icbm_is_classed_lofted_and_warned(tmp_path_factory):
+    """public-hs17-2022-11-18: the Hwasong-17 lofted to about 6,000 km, down in Japan's EEZ."""
+    result, out = _run("public-hs17-2022-11-18", tmp_path_factory)
+    metrics = json.loads((out / "metrics.json").read_text())
+    (launch,) = metrics["launches"]
+    assert launch["truth"]["class"] == "ICBM" and launch["truth"]["lofted"]
+    for n in NATIONS:
+        assert launch["class_estimate"][n] == "ICBM" and launch["lofted_estimate_by_nation"][n], launch
+        assert launch["iip_error_km"][n]["final"] < 2.0, launch
+    assert metrics["alerts"]["true"] == 1 and metrics["alerts"]["false"] == 0 and metrics["alerts"]["missed"] == 0

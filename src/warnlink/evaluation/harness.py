@@ -360,6 +360,13 @@ def summarise(runs: list[dict]) -> dict:
                 diffs.append(mine - oracle)
         node["iip_error_final_vs_oracle_km"] = _median(diffs)
         node["targets"] = {k: _target(node.get(k), lo, hi) for k, (lo, hi) in TARGETS.items()}
+    out["per_run"] = [{  # what went wrong in which run: to run that seed again and look
+        "seed": r["seed"],
+        "alerts": {k: r["metrics"]["alerts"][k] for k in ("true", "false", "missed")},
+        "oracle_alerts": {k: r["oracle_metrics"]["alerts"][k] for k in ("true", "false", "missed")},
+        "false_alerts": [i for i in r["metrics"]["alerts"]["items"] if not i["hit"]]
+                        + [i for i in r["oracle_metrics"]["alerts"]["items"] if not i["hit"]],
+    } for r in runs]
     return out
 
 

@@ -1,9 +1,9 @@
 """One nation's local multi-target tracker over its own radars' plots.
 
 Per scan: every track is mixed and predicted to the scan time (IMM), plots are gated
-against each track (chi-square, 3 dof), a global nearest-neighbour assignment
-(scipy's linear_sum_assignment on the Mahalanobis distance plus log|S|) pairs plots
-with tracks, assigned tracks are updated, and each unassigned plot starts a tentative
+against each model's prediction of each track (chi-square, 3 dof), a global
+nearest-neighbour assignment (scipy's linear_sum_assignment on -2 log of the IMM
+mixture's likelihood of the plot) pairs plots with tracks, assigned tracks are updated, and each unassigned plot starts a tentative
 track. A tentative track is confirmed after M hits among its first N scans and
 deleted after more than N - M misses, which is what rejects false plots; a confirmed
 track is dropped when it has not been updated for ``coast_limit_s`` or when its
@@ -124,18 +124,29 @@ class LocalTracker:
         self.t = t
 
     def _assign(self, site: RadarSite, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Plots to tracks by GNN on the IMM mixture's likelihood of each plot.
+
+        Each model predicts the plot on its own: a plot inside any model's gate may go to
+        the track, and the cost is -2 log of the mixture likelihood sum_j mu_j N(nu_j; S_j).
+        Gating on the combined estimate alone would lose a missile at staging: while the
+        thrust drops the ballistic model takes over, and the plots of the next stage fall
+        outside its prediction though well inside the boost model's.
+        """
         n, m = len(self.meta), len(z)
         if n == 0 or m == 0:
             return np.zeros(0, int), np.zeros(0, int)
-        xc, Pc = imm.combine(self.x, self.P, self.mu)
-        H = radar_model.jacobian(site, xc[:, :3])
-        S = H @ Pc[:, :3, :3] @ np.swapaxes(H, 1, 2) + site.noise
+        r = self.x[:, :, :3].reshape(n * 2, 3)
+        H = radar_model.jacobian(site, r)
+        S = H @ self.P[:, :, :3, :3].reshape(n * 2, 3, 3) @ np.swapaxes(H, 1, 2) + site.noise
         S_inv = np.linalg.inv(S)
-        nu = radar_model.wrap_innovation(z[None, :, :] - radar_model.measure(site, xc[:, :3])[:, None, :])
-        d2 = np.einsum("nmi,nij,nmj->nm", nu, S_inv, nu)
-        cost = d2 + np.log(np.linalg.det(S))[:, None]
+        nu = radar_model.wrap_innovation(z[None, :, :] - radar_model.measure(site, r)[:, None, :])
+        d2 = np.einsum("kmi,kij,kmj->km", nu, S_inv, nu).reshape(n, 2, m)
+        log_det = np.log(np.linalg.det(S)).reshape(n, 2, 1)
+        terms = np.log(np.maximum(self.mu, 1e-300))[:, :, None] - 0.5 * (d2 + log_det)  # (n, model, plot)
+        top = terms.max(axis=1)
+        cost = -2.0 * (top + np.log(np.exp(terms - top[:, None, :]).sum(axis=1)))
         big = 1e12
-        cost = np.where(d2 < self.config.gate_chi2, cost, big)
+        cost = np.where(d2.min(axis=1) < self.config.gate_chi2, cost, big)
         rows, cols = linear_sum_assignment(cost)
         keep = cost[rows, cols] < big
         return rows[keep], cols[keep]
