@@ -307,10 +307,13 @@ class Node:
         The IMM's boost probability can dip between stages or flicker early on; an
         instantaneous impact point taken for an impact prediction then would sweep
         warnings downrange. Until burnout is confirmed the node predicts for display only.
+        A coast counts only once the track has been held that long too: a new track's IMM
+        starts undecided (even odds of thrust) and can look unpowered in its first seconds
+        while the motor still burns.
         """
         if state.burnout_ecef is not None:
             return
-        if trk.boost_probability > BOOSTING:
+        if trk.boost_probability > BOOSTING or t_s - state.first_t_s < self.config.burnout_confirm_s:
             state.coast_start_t_s = state.coast_start_ecef = None
             return
         energy = _specific_energy(trk.x)
@@ -444,17 +447,25 @@ class Node:
             self._issue(event, t_s)
 
     def _overflight_exits(self, pred) -> dict[str, float]:
-        """For each overflight area the predicted ground track enters: when it leaves it (scenario s)."""
+        """For each overflight area the predicted ground track crosses: when it leaves it (scenario s).
+
+        The track is taken as segments between its samples: a missile crosses a narrow
+        island between two samples, so no sample need fall inside. The exit is the end of
+        the last segment that touches the area.
+        """
         lon = np.degrees(pred.ground_track_lon_rad)
         lat = np.degrees(pred.ground_track_lat_rad)
+        t = np.asarray(pred.ground_track_t_s, float)
         exits = {}
         for area in self.areas:
-            if "overflight" not in area.warn or len(lon) == 0:
+            if "overflight" not in area.warn or len(lon) < 2:
                 continue
             lon_w = (lon - area.centre_lon_deg + 180.0) % 360.0 - 180.0 + area.centre_lon_deg
-            inside = shapely.contains_xy(area.geometry, lon_w, lat)
-            if inside.any():
-                exits[area.id] = float(pred.ground_track_t_s[np.nonzero(inside)[0][-1]]) + self.config.overflight_exit_margin_s
+            points = np.stack([lon_w, lat], axis=-1)
+            segments = shapely.linestrings(np.stack([points[:-1], points[1:]], axis=1))
+            crossing = np.nonzero(shapely.intersects(area.geometry, segments))[0]
+            if len(crossing):
+                exits[area.id] = float(t[crossing[-1] + 1]) + self.config.overflight_exit_margin_s
         return exits
 
     def _assess(self, track_id: str, pred, ended: bool) -> TrackPrediction:
