@@ -174,3 +174,38 @@ def test_a_staged_missile_is_one_track_through_every_staging():
                 if np.linalg.norm(x[:3] - tr.position(np.array([t]))[0]) < 50e3:
                     ids.add(track_id)
         assert len(ids) == 1, (seed, ids)
+
+
+def test_midcourse_tracks_are_consistent_when_started_in_midcourse():
+    """The filter itself is honest: tracks picked up after burnout have mean NEES near 3.
+
+    Twenty coasting SRBMs, one radar, no clutter; position NEES (3 dof) over the 150 s after
+    each track has had 20 s to settle. A wrong measurement or motion model moves it out of
+    [2.4, 3.6] (R taken 1.5x too large, for one, gives 2.3).
+    """
+    import math
+
+    from warnlink.scenario.simple_flights import boost_coast_trajectory
+
+    rng = np.random.default_rng(3)
+    flights = [NS(trajectory=boost_coast_trajectory(
+        f"M{i}", math.radians(rng.uniform(38.7, 40.5)), math.radians(rng.uniform(125.2, 127.8)),
+        math.radians(rng.uniform(70.0, 110.0)), t_launch_s=float(rng.uniform(0.0, 30.0)),
+        burn_time_s=float(rng.uniform(60.0, 75.0)), thrust_accel_mps2=float(rng.uniform(28.0, 34.0)),
+        pitch_from_vertical_rad=math.radians(rng.uniform(20.0, 35.0)))) for i in range(20)]
+    start = 120.0  # every motor has burnt out
+    tracker = LocalTracker("ROK", 0)
+    first_seen, nees = {}, []
+    for t, report in _scans(flights, clutter_per_scan=0.0, p_detect=1.0, duration=start + 170.0):
+        if t < start:
+            continue
+        tracker.process_radar(report)
+        for track_id, x, P, _ in tracker.estimates():
+            t0 = first_seen.setdefault(track_id, t)
+            d, f, r, _ = _nearest(flights, t, x)
+            if t - t0 < 20.0 or t > f.trajectory.t_impact - 30.0:
+                continue
+            e = x[:3] - r
+            nees.append(e @ np.linalg.solve(P[:3, :3], e))
+    assert len(first_seen) == 20 and len(nees) > 1000
+    assert 2.4 < np.mean(nees) < 3.6, np.mean(nees)
