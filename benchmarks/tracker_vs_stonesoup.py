@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from warnlink import frames  # noqa: E402
 from warnlink.scenario.config import SensorConfig  # noqa: E402
 from warnlink.scenario.sensors import simulate_sensors  # noqa: E402
-from warnlink.scenario.simple_flights import boost_coast_trajectory  # noqa: E402
+from warnlink.scenario.simple_flights import srbm_raid  # noqa: E402
 from warnlink.tracking.tracker import LocalTracker  # noqa: E402
 
 EPOCH_NS = 1_710_720_000 * 10**9
@@ -48,18 +48,6 @@ RADAR = SensorConfig(id="SHIP", nation="JPN", type="radar", lat_deg=39.0, lon_de
                      sigma_azimuth_mrad=1.0, sigma_elevation_mrad=1.0, revisit_s=1.0, p_detect=1.0,
                      false_alarm_rate=0.0, latency_s=0.0)
 START_S, SETTLE_S = 150.0, 20.0
-
-
-def flights(n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        out.append(boost_coast_trajectory(
-            f"M{i}", math.radians(rng.uniform(38.7, 40.5)), math.radians(rng.uniform(125.2, 127.8)),
-            math.radians(rng.uniform(70.0, 110.0)), t_launch_s=float(rng.uniform(0.0, 60.0)),
-            burn_time_s=float(rng.uniform(60.0, 75.0)), thrust_accel_mps2=float(rng.uniform(28.0, 34.0)),
-            pitch_from_vertical_rad=math.radians(rng.uniform(20.0, 35.0))))
-    return out
 
 
 def _rmse(estimates, truths) -> float:
@@ -165,7 +153,7 @@ def main() -> int:
     parser.add_argument("--ss-q", type=float, default=0.01, help="Stone Soup's constant-acceleration noise intensity")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    trajs = flights(args.targets, args.seed)
+    trajs = srbm_raid(args.targets, args.seed)
     run = simulate_sensors([RADAR], trajs, START_S + args.duration_s, EPOCH_NS, args.seed)
     reports = [r for r in run.reports if (r.time_ns - EPOCH_NS) / 1e9 >= START_S]
 

@@ -112,3 +112,17 @@ def boost_coast_trajectory(
     # as the Hermite spline on [t_burn[-2], t_burn[-1]] needs.
     a[n_burn - 1] = _acceleration(r[n_burn - 1], v[n_burn - 1], thrust)
     return Trajectory(launch_id, t + t_launch_s, r, v, a, t_launch_s + burn_time_s)
+
+
+def srbm_raid(n: int, seed: int, launch_window_s: float = 60.0) -> list[Trajectory]:
+    """``n`` boost-coast SRBMs from sites across North Korea, launched within ``launch_window_s``.
+
+    Eastward (azimuth 70-110 deg), 60-75 s burns at 28-34 m/s^2: the many-target raid the
+    tracker benchmark and the tracker's consistency test both fly.
+    """
+    rng = np.random.default_rng(seed)
+    return [boost_coast_trajectory(
+        f"M{i}", math.radians(rng.uniform(38.7, 40.5)), math.radians(rng.uniform(125.2, 127.8)),
+        math.radians(rng.uniform(70.0, 110.0)), t_launch_s=float(rng.uniform(0.0, launch_window_s)),
+        burn_time_s=float(rng.uniform(60.0, 75.0)), thrust_accel_mps2=float(rng.uniform(28.0, 34.0)),
+        pitch_from_vertical_rad=math.radians(rng.uniform(20.0, 35.0))) for i in range(n)]

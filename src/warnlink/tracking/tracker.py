@@ -3,8 +3,8 @@
 Per scan: every track is mixed and predicted to the scan time (IMM), plots are gated
 against each model's prediction of each track (chi-square, 3 dof), a global
 nearest-neighbour assignment (scipy's linear_sum_assignment on -2 log of the IMM
-mixture's likelihood of the plot) pairs plots with tracks, assigned tracks are updated, and each unassigned plot starts a tentative
-track. A tentative track is confirmed after M hits among its first N scans and
+mixture's likelihood of the plot) pairs plots with tracks, assigned tracks are
+updated, and each unassigned plot starts a tentative track. A tentative track is confirmed after M hits among its first N scans and
 deleted after more than N - M misses, which is what rejects false plots; a confirmed
 track is dropped when it has not been updated for ``coast_limit_s`` or when its
 prediction is under the ground. Tracks live in arrays (struct of arrays), so every
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
 
 from warnlink.messages import TrackReport, pack_covariance
 from warnlink.physics.dynamics import fast_altitude
@@ -143,8 +144,7 @@ class LocalTracker:
         d2 = np.einsum("kmi,kij,kmj->km", nu, S_inv, nu).reshape(n, 2, m)
         log_det = np.log(np.linalg.det(S)).reshape(n, 2, 1)
         terms = np.log(np.maximum(self.mu, 1e-300))[:, :, None] - 0.5 * (d2 + log_det)  # (n, model, plot)
-        top = terms.max(axis=1)
-        cost = -2.0 * (top + np.log(np.exp(terms - top[:, None, :]).sum(axis=1)))
+        cost = -2.0 * logsumexp(terms, axis=1)
         big = 1e12
         cost = np.where(d2.min(axis=1) < self.config.gate_chi2, cost, big)
         rows, cols = linear_sum_assignment(cost)
