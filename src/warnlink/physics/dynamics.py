@@ -22,6 +22,7 @@ from warnlink.physics.gravity import gravity_j2, gravity_point_mass
 _W = EARTH_ROTATION_RATE
 _A2 = WGS84_A * WGS84_A
 _B2 = WGS84_B * WGS84_B
+_R_ATMOSPHERE_TOP2 = (WGS84_A + 1000e3) ** 2  # no state inside this radius: above all air
 
 
 def fast_altitude(r: np.ndarray) -> np.ndarray:
@@ -95,7 +96,8 @@ def state_derivative(x: np.ndarray, inv_beta=0.0, j2: bool = True) -> np.ndarray
     out[:, 4] = f_xy * x1 - (2.0 * _W) * v0
     out[:, 5] = k * (1.0 + j * (3.0 - q)) * x2
     inv_beta = np.asarray(inv_beta, float)
-    if inv_beta.any():
+    # Above the atmosphere's top (1,000 km, where density_fast is 0) drag is exactly nothing.
+    if inv_beta.any() and r2.min() < _R_ATMOSPHERE_TOP2:
         altitude = rn - np.sqrt(r2 / (rho2 / _A2 + z2 / _B2))
         d = -0.5 * density_fast(altitude) * np.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
         d = d * (inv_beta.reshape(-1) if inv_beta.ndim else inv_beta)

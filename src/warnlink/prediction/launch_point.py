@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from warnlink import frames
-from warnlink.physics.dynamics import acceleration, fast_altitude
+from warnlink.physics.dynamics import fast_altitude, state_derivative
 from warnlink.prediction.sigma_points import sigma_points
 
-STEP_S = 0.5
+STEP_S = 1.0  # RK4 on a smooth thrust law: far below the model's own error (MODEL_SIGMA_M)
 MAX_BACK_S = 400.0
 REST_SPEED_MPS = 30.0  # a back-flown state this slow has reached the pad
 MODEL_SIGMA_M = 5e3  # what the constant-thrust model misses, added to the spread
@@ -56,8 +56,9 @@ def _fly_back(x9: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             speed = np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-3)
             T = burn_scale[live]
             a_thrust = thrust[live] * T / (T + back_s)
-            a = acceleration(r, v) + a_thrust[:, None] * v / speed
-            return np.concatenate([v, a], axis=1)
+            out = state_derivative(s, 0.0)  # gravity and the rotating frame, no drag
+            out[:, 3:6] += a_thrust[:, None] * v / speed
+            return out
 
         s = x[live]
         h = -STEP_S

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from warnlink.frames import EARTH_ROTATION_RATE
-from warnlink.physics.atmosphere import density
-from warnlink.physics.dynamics import acceleration, fast_altitude
+from warnlink.physics.atmosphere import density_fast
+from warnlink.physics.dynamics import fast_altitude, state_derivative
 from warnlink.physics.gravity import gravity_gradient_point_mass
 
 NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coefficient
@@ -49,9 +49,12 @@ BOOST = MotionModel("boost", accel_time_constant_s=np.inf, jerk_psd=25.0, veloci
 
 
 def _derivative(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
-    r, v, a = x[:, :3], x[:, 3:6], x[:, 6:9]
-    dv = acceleration(r, v, NOMINAL_INV_BETA) + a
-    return np.concatenate([v, dv, -a * decay[:, None]], axis=1)
+    a = x[:, 6:9]
+    out = np.empty_like(x)
+    out[:, :6] = state_derivative(x[:, :6], NOMINAL_INV_BETA)
+    out[:, 3:6] += a
+    out[:, 6:9] = -a * decay[:, None]
+    return out
 
 
 def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray) -> np.ndarray:
@@ -76,7 +79,7 @@ def jacobian(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
     A[:, 6:9, 6:9] = -decay[:, None, None] * eye
     # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|); density's
     # dependence on altitude is left out (it matters only in the last seconds of flight).
-    k = 0.5 * density(fast_altitude(r)) * NOMINAL_INV_BETA
+    k = 0.5 * density_fast(fast_altitude(r)) * NOMINAL_INV_BETA
     speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
     A[:, 3:6, 3:6] -= k[:, None, None] * (
         speed[:, None, None] * eye + v[:, :, None] * v[:, None, :] / speed[:, None, None]
@@ -98,7 +101,7 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
         models = [models] * n
     jerk = np.array([m.jerk_psd for m in models])
     vel = np.array([m.velocity_psd for m in models])
-    drag = 0.5 * density(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
+    drag = 0.5 * density_fast(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
     # A drag error of sigma persisting tau seconds acts like white noise of PSD 2 sigma^2 tau.
     vel = vel + 2.0 * DRAG_ERROR_CORRELATION_S * (INV_BETA_RELATIVE_SIGMA * drag) ** 2
     d2, d3, d4, d5 = dt**2, dt**3, dt**4, dt**5
