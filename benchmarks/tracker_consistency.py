@@ -1,5 +1,6 @@
-"""Is the local tracker's covariance honest? Mean NEES of tracks started in boost against tracks
-started in midcourse, and mean NIS, on an SRBM raid seen by one radar (no clutter, Pd 1).
+"""Is the local tracker's covariance honest? Mean NEES (position and velocity, of the estimate a
+track reports) of tracks started in boost against tracks started in midcourse, and mean NIS,
+on an SRBM raid seen by one radar (no clutter, Pd 1).
 
     PYTHONPATH=src python benchmarks/tracker_consistency.py [--targets 30] [--seed 3]
         [--process-noise-scale 1] [--ignition-mean-s 3000]
@@ -57,15 +58,17 @@ def run(trajs, reports, start_s: float) -> dict:
     nis, original_update = _nis_recorder()
     try:
         tracker = LocalTracker("JPN", EPOCH_NS)
-        first_seen, by_bin = {}, {}
+        first_seen, by_bin, nees_v = {}, {}, []
         for rep in reports:
             t = (rep.time_ns - EPOCH_NS) / 1e9
             if t < start_s:
                 continue
             tracker.process_radar(rep)
             truth = np.stack([tr.position(np.array([t]))[0] for tr in trajs])
+            truth_v = np.stack([tr.state(np.array([t]))[1][0] for tr in trajs])
+            xs, Ps, _ = imm.output(tracker.x, tracker.P, tracker.mu, tracker.Pi)  # what the track reports
             for i, m in enumerate(tracker.meta):
-                x, P = tracker.x[i, imm.BALLISTIC], tracker.P[i, imm.BALLISTIC]
+                x, P = xs[i], Ps[i]
                 d = np.linalg.norm(truth - x[:3], axis=1)
                 j = int(np.nanargmin(d))
                 coasting = t > trajs[j].t_burnout + SETTLE_S and t < trajs[j].t_impact - 30.0
@@ -74,10 +77,13 @@ def run(trajs, reports, start_s: float) -> dict:
                 e = x[:3] - truth[j]
                 lo = int((t - trajs[j].t_burnout) // BIN_S * BIN_S)
                 by_bin.setdefault(lo, []).append(float(e @ np.linalg.solve(P[:3, :3], e)))
+                ev = x[3:6] - truth_v[j]
+                nees_v.append(float(ev @ np.linalg.solve(P[3:6, 3:6], ev)))
     finally:
         imm.update = original_update
     every = [v for vals in by_bin.values() for v in vals]
-    return {"nees_mean": round(float(np.mean(every)), 2), "samples": len(every), "nis_mean": round(float(np.mean(nis)), 2),
+    return {"nees_mean": round(float(np.mean(every)), 2), "velocity_nees_mean": round(float(np.mean(nees_v)), 2),
+            "samples": len(every), "nis_mean": round(float(np.mean(nis)), 2),
             "nees_by_s_after_burnout": {k: round(float(np.mean(v)), 2) for k, v in sorted(by_bin.items())}}
 
 

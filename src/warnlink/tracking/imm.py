@@ -24,6 +24,7 @@ MODELS = (motion.BALLISTIC, motion.BOOST)
 BALLISTIC, BOOST = 0, 1
 MEAN_BOOST_REMAINING_S = 120.0  # expected time to burnout once a motor burns
 MEAN_COAST_BEFORE_IGNITION_S = 3000.0  # ignition after a coast is rare
+OUTPUT_MODE_FLOOR = 0.01  # a model less likely than this is left out of the reported estimate
 BALLISTIC_ACCEL_VARIANCE = 0.1**2  # (m/s^2)^2: what is left of ``a`` without thrust (drag model error)
 
 
@@ -84,6 +85,22 @@ def combine(x, P, mu, Pi=None):
     if Pi is None:
         return xc, Pc
     return xc, Pc, np.einsum("nj,njkl->nkl", mu, Pi)
+
+
+def output(x, P, mu, Pi):
+    """The estimate a track reports: :func:`combine` over the models above OUTPUT_MODE_FLOOR.
+
+    The mixture keeps a model it all but rules out at its prior rate (a coasting missile's
+    boost model at the ignition rate, about 1e-3), and that model's covariance is wide:
+    thrust is a random walk. Moment-matched in, it doubled the reported velocity covariance
+    of every coasting track (velocity NEES 0.37 where the ballistic model alone gives 0.74)
+    for a mode the evidence says is not there. The filter itself keeps every model.
+    """
+    keep = mu >= OUTPUT_MODE_FLOOR
+    keep[np.arange(len(mu)), np.argmax(mu, axis=1)] = True
+    w = np.where(keep, mu, 0.0)
+    w = w / w.sum(axis=1, keepdims=True)
+    return combine(x, P, w, Pi)
 
 
 def update(x, P, mu, z, h_fn, jac_fn, R, wrap, Pi):

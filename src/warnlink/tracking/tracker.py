@@ -218,7 +218,7 @@ class LocalTracker:
         out: list[TrackReport] = []
         idx = self.confirmed()
         if idx:
-            xc, Pc, Pic = imm.combine(self.x[idx], self.P[idx], self.mu[idx], self.Pi[idx])
+            xc, Pc, Pic = imm.output(self.x[idx], self.P[idx], self.mu[idx], self.Pi[idx])
             time_ns = self.epoch_ns + round(self.t * 1e9)
             for k, i in enumerate(idx):
                 m = self.meta[i]
@@ -261,5 +261,5 @@ class LocalTracker:
         idx = self.confirmed()
         if not idx:
             return []
-        xc, Pc = imm.combine(self.x[idx], self.P[idx], self.mu[idx])
+        xc, Pc, _ = imm.output(self.x[idx], self.P[idx], self.mu[idx], self.Pi[idx])
         return [(self.meta[i].track_id, xc[k], Pc[k], float(self.mu[i, imm.BOOST])) for k, i in enumerate(idx)]
