@@ -37,16 +37,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from warnlink import frames  # noqa: E402
-from warnlink.scenario.config import SensorConfig  # noqa: E402
 from warnlink.scenario.sensors import simulate_sensors  # noqa: E402
+from warnlink.scenario.simple_flights import RAID_EPOCH_NS as EPOCH_NS  # noqa: E402
+from warnlink.scenario.simple_flights import RAID_RADAR as RADAR  # noqa: E402
 from warnlink.scenario.simple_flights import srbm_raid  # noqa: E402
 from warnlink.tracking.tracker import LocalTracker  # noqa: E402
 
-EPOCH_NS = 1_710_720_000 * 10**9
-RADAR = SensorConfig(id="SHIP", nation="JPN", type="radar", lat_deg=39.0, lon_deg=131.5, alt_m=30.0,
-                     half_width_deg=180.0, min_elevation_deg=0.5, max_range_km=2000.0, sigma_range_m=20.0,
-                     sigma_azimuth_mrad=1.0, sigma_elevation_mrad=1.0, revisit_s=1.0, p_detect=1.0,
-                     false_alarm_rate=0.0, latency_s=0.0)
 START_S, SETTLE_S = 150.0, 20.0
 
 

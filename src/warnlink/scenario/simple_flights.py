@@ -15,6 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from warnlink import frames
+from warnlink.scenario.config import SensorConfig
 from warnlink.scenario.trajectory import Trajectory
 
 
@@ -126,3 +127,10 @@ def srbm_raid(n: int, seed: int, launch_window_s: float = 60.0) -> list[Trajecto
         math.radians(rng.uniform(70.0, 110.0)), t_launch_s=float(rng.uniform(0.0, launch_window_s)),
         burn_time_s=float(rng.uniform(60.0, 75.0)), thrust_accel_mps2=float(rng.uniform(28.0, 34.0)),
         pitch_from_vertical_rad=math.radians(rng.uniform(20.0, 35.0))) for i in range(n)]
+
+
+RAID_EPOCH_NS = 1_710_720_000 * 10**9  # scenario time 0 of the raid (UTC ns)
+RAID_RADAR = SensorConfig(  # one ship radar in the Sea of Japan that sees the whole raid, no clutter, Pd 1
+    id="SHIP", nation="JPN", type="radar", lat_deg=39.0, lon_deg=131.5, alt_m=30.0, half_width_deg=180.0,
+    min_elevation_deg=0.5, max_range_km=2000.0, sigma_range_m=20.0, sigma_azimuth_mrad=1.0,
+    sigma_elevation_mrad=1.0, revisit_s=1.0, p_detect=1.0, false_alarm_rate=0.0, latency_s=0.0)

@@ -4,11 +4,12 @@ Per scan: every track is mixed and predicted to the scan time (IMM), plots are g
 against each model's prediction of each track (chi-square, 3 dof), a global
 nearest-neighbour assignment (scipy's linear_sum_assignment on -2 log of the IMM
 mixture's likelihood of the plot) pairs plots with tracks, assigned tracks are
-updated, and each unassigned plot starts a tentative track. A tentative track is confirmed after M hits among its first N scans and
-deleted after more than N - M misses, which is what rejects false plots; a confirmed
-track is dropped when it has not been updated for ``coast_limit_s`` or when its
-prediction is under the ground. Tracks live in arrays (struct of arrays), so every
-step is a handful of numpy calls whatever the number of tracks.
+updated, and each unassigned plot starts a tentative track. A tentative track is
+confirmed after M hits among its first N scans and deleted after more than N - M
+misses, which is what rejects false plots; a confirmed track is dropped when it has
+not been updated for ``coast_limit_s`` or when its prediction is under the ground.
+Tracks live in arrays (struct of arrays), so every step is a handful of numpy calls
+whatever the number of tracks.
 """
 
 from __future__ import annotations
