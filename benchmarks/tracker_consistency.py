@@ -3,7 +3,7 @@ track reports) of tracks started in boost against tracks started in midcourse, a
 on an SRBM raid seen by one radar (no clutter, Pd 1).
 
     PYTHONPATH=src python benchmarks/tracker_consistency.py [--targets 30] [--seed 3]
-        [--process-noise-scale 1] [--ignition-mean-s 3000]
+        [--process-noise-scale 1] [--ignition-mean-s 30000]
 
 Mean NEES (3 dof, position) should be 3 and mean NIS 3; the 95% band of a mean over
 thousands of correlated samples is not printed, only the means, per 25 s after each track

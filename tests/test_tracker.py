@@ -181,8 +181,8 @@ def test_midcourse_tracks_are_consistent_when_started_in_midcourse():
 
     Twenty coasting SRBMs, one radar, no clutter; position and velocity NEES (3 dof) over the 150 s after
     each track has had 20 s to settle. A wrong measurement model moves it out of [2.4, 3.6]
-    (R taken 1.5x too large gives 2.3). The truth flies in central gravity, the filter with
-    J2: a small model error that this test tolerates.
+    (R taken 1.5x too large gives 2.3), and so does a wrong motion model: with the truth in
+    central gravity against the filter's J2 (0.015 m/s^2 of model error) it is 4.9.
     """
     from warnlink.scenario.simple_flights import srbm_raid
 
@@ -204,6 +204,7 @@ def test_midcourse_tracks_are_consistent_when_started_in_midcourse():
             nees_v.append(ev @ np.linalg.solve(P[3:6, 3:6], ev))
     assert len(first_seen) == 20 and len(nees) > 1000
     assert 2.4 < np.mean(nees) < 3.6, np.mean(nees)
-    # Velocity too, as reported: the IMM's all-but-ruled-out boost model, moment-matched in,
-    # made the reported velocity covariance twice too large (mean velocity NEES 1.4; now 2.6).
-    assert 2.0 < np.mean(nees_v) < 4.0, np.mean(nees_v)
+    # Velocity too, as reported: the IMM's all-but-ruled-out boost model, reported with the
+    # rest, made the velocity covariance twice too large (mean velocity NEES 1.4); mixed into
+    # the ballistic model at every step it still made it 15% too large (2.6; now 3.0).
+    assert 2.4 < np.mean(nees_v) < 3.6, np.mean(nees_v)

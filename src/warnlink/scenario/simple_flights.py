@@ -2,9 +2,10 @@
 
 Not the scenario flight generator (no drag, no staging, no design for range and
 apogee): a constant-velocity line for geometry checks, and a point mass boosted at
-constant acceleration along a fixed direction then coasting in central gravity on the
-rotating Earth, which has the right shape and timescales (boost, ballistic arc,
-impact) for sensor, tracking and benchmark work.
+constant acceleration along a fixed direction then coasting in J2 gravity (as the
+scenario flights and the trackers' ballistic model do) on the rotating Earth, which has
+the right shape and timescales (boost, ballistic arc, impact) for sensor, tracking and
+benchmark work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from warnlink import frames
+from warnlink.physics.gravity import gravity_j2
 from warnlink.scenario.config import SensorConfig
 from warnlink.scenario.trajectory import Trajectory
 
@@ -47,9 +49,9 @@ def _ellipsoid_height_approx(r: np.ndarray) -> float:
 
 
 def _acceleration(r: np.ndarray, v: np.ndarray, thrust: np.ndarray) -> np.ndarray:
-    """Central gravity, thrust, Coriolis and centrifugal acceleration in ECEF."""
+    """J2 gravity, thrust, Coriolis and centrifugal acceleration in ECEF."""
     omega = frames.OMEGA_VECTOR
-    gravity = -frames.EARTH_GM * r / np.linalg.norm(r, axis=-1, keepdims=True) ** 3
+    gravity = gravity_j2(r)
     return gravity + thrust - 2.0 * np.cross(omega, v) - np.cross(omega, np.cross(omega, r))
 
 

@@ -44,7 +44,12 @@ class MotionModel:
     velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
 
 
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-4, velocity_psd=1e-4)
+# The ballistic model's noise is the gravity it leaves out: beyond J2 the Earth's field
+# differs by some 5e-5 m/s^2 (J3, J4, tesseral terms, anomalies), nearly constant over a
+# flight of T ~ 300 s. A white noise q grows the same position error over T when
+# q = 3 b^2 T / 4 ~ 6e-7 (m/s^2)^2/Hz; 1e-6 is taken. The drag error is added apart
+# (process_noise), where there is air.
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-6, velocity_psd=1e-6)
 BOOST = MotionModel("boost", accel_time_constant_s=np.inf, jerk_psd=25.0, velocity_psd=1e-2)
 
 
