@@ -201,6 +201,29 @@ def test_dropped_and_stale_members_leave(flights):
     assert fusion.fuse(t + 1 + 31.0) == []  # nothing reported for longer than the coast time
 
 
+def test_a_boosting_member_leaves_within_seconds_a_coasting_one_after_the_coast_time(flights):
+    """Held thrust is a guess that burnout breaks: a boosting track not reported for more than
+    BOOST_COAST_S leaves its system track, a ballistic one stays for COAST_S."""
+    import msgspec
+
+    from warnlink.fusion.system_tracks import BOOST_COAST_S, COAST_S
+
+    f = flights[0]
+    fusion = Fusion("USA", epoch_ns=EPOCH)
+    rng = np.random.default_rng(4)
+    t = 40.0  # still burning
+    assert f.trajectory.thrusting(np.array([t]))[0]
+    thrust = np.diff(f.trajectory.state(np.array([t - 0.5, t + 0.5]))[1], axis=0)[0]  # m/s^2, gravity and all
+    boosting = msgspec.structs.replace(_report("ROK", 1, f, t, rng), boost_probability=0.9, accel_ecef=thrust.tolist())
+    fusion.ingest(boosting, t)
+    fusion.ingest(_report("JPN", 1, f, t, rng, initiated_t=2.0), t)
+    assert len(fusion.fuse(t)) >= 1
+    nations = {n for trk in fusion.fuse(t + BOOST_COAST_S + 1.0) for n in trk.nations}
+    assert nations == {"JPN"}
+    assert {n for trk in fusion.fuse(t + COAST_S - 1.0) for n in trk.nations} == {"JPN"}
+    assert fusion.fuse(t + COAST_S + 1.0) == []
+
+
 def test_merging_system_tracks_keeps_the_older_name(flights):
     f = flights[0]
     fusion = Fusion("ROK", epoch_ns=EPOCH)

@@ -90,13 +90,13 @@ def check(scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help
     table = Table(title=f"{cfg.scenario.name}: {len(cfg.nations)} nations, {len(cfg.sensors)} sensors, "
                         f"{len(scenario.areas)} areas, {cfg.scenario.duration_s:g} s")
     for col in ("launch", "time (s)", "range (km)", "apogee (km)", "flight time (s)", "class", "lofted",
-                "impact (lat, lon)"):
+                "impact (lat, lon)", "re-entry β (kg/m²)"):
         table.add_column(col)
     for launch_id, f in world.flights.items():
         lat, lon = f.trajectory.impact_point
         table.add_row(launch_id, f"{f.trajectory.t_launch:g}", f"{f.range_m / 1e3:.0f}", f"{f.apogee_m / 1e3:.0f}",
                       f"{f.trajectory.flight_time_s:.0f}", f.missile_class, "yes" if f.lofted else "no",
-                      f"{math.degrees(lat):.2f}, {math.degrees(lon):.2f}")
+                      f"{math.degrees(lat):.2f}, {math.degrees(lon):.2f}", f"{f.reentry_ballistic_coefficient:.0f}")
         if f.trajectory.t_impact > cfg.scenario.duration_s:
             err_console.print(f"[yellow]warning:[/] {launch_id} comes down at t = {f.trajectory.t_impact:.0f} s, "
                               f"after the scenario ends ({cfg.scenario.duration_s:g} s)")

@@ -86,9 +86,9 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     started = time.perf_counter()
     cfg = scenario.config
     out_dir.mkdir(parents=True, exist_ok=True)
-    world = build_world(scenario)
-    duration = float(cfg.scenario.duration_s if options.until_s is None else min(options.until_s, cfg.scenario.duration_s))
     seed = cfg.scenario.seed if options.seed is None else options.seed
+    world = build_world(scenario, seed)
+    duration = float(cfg.scenario.duration_s if options.until_s is None else min(options.until_s, cfg.scenario.duration_s))
     sensor_run = simulate_sensors(cfg.sensors, world.trajectories, duration, scenario.epoch_ns, seed)
 
     nations = [n.id for n in cfg.nations]

@@ -234,8 +234,12 @@ class Network:
             time.sleep(0.1)
         raise NetworkError(f"network not linked after {timeout_s} s: {missing}; see the logs under {self.dir}")
 
-    def reload(self) -> None:
-        """Rewrite every server's configuration from the PKI (pins, accounts, revocations) and reload it."""
+    def reload(self, timeout_s: float = 20.0) -> None:
+        """Rewrite every server's configuration from the PKI (pins, accounts, revocations) and reload it.
+
+        Returns once every leafnode link is up again: a rotation revokes a link's old user,
+        the link comes back with the new one, and a run started in between lost messages.
+        """
         state = self.state()
         if state is None or not any(self.running().values()):
             raise NetworkError(f"no network is up under {self.pki.root}")
@@ -247,6 +251,7 @@ class Network:
             if _alive(s["pid"], s["config"]):
                 os.kill(s["pid"], signal.SIGHUP)
         time.sleep(0.3)
+        self._wait_linked(state, timeout_s)
 
     def down(self, timeout_s: float = 5.0) -> list[str]:
         """Stop every server this directory started; returns the nations whose server was running."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from warnlink.fusion.align import align
+from warnlink.fusion.align import BOOSTING, align
 from warnlink.fusion.bias import DiscrepancyMonitor
 from warnlink.fusion.ci import split_covariance_intersection
 from warnlink.messages import TrackReport, unpack_covariance
@@ -37,6 +37,11 @@ from warnlink.tracking import motion
 GATE_CHI2_6DOF = 22.46  # 99.9 %: a new association
 HOLD_CHI2_6DOF = 45.0  # an existing association breaks only beyond this
 COAST_S = 30.0  # a local track not reported for this long leaves its system track
+# A boosting track is aligned with its last thrust held (fusion.align), which is wrong as soon
+# as the motor burns out in the gap: 100 m/s^2 gone is 1 km after 5 s and 50 km after 30 s (an
+# SRBM whose track was lost at burnout, coasted with its thrust, made a second system track
+# 53 km off). So a boosting track not reported for this long leaves sooner.
+BOOST_COAST_S = 5.0
 LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
 PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
 
@@ -115,6 +120,7 @@ class Fusion:
     gate_chi2: float = GATE_CHI2_6DOF
     hold_chi2: float = HOLD_CHI2_6DOF
     coast_s: float = COAST_S
+    boost_coast_s: float = BOOST_COAST_S
     renames: dict[str, str] = field(default_factory=dict)
     _local: dict[tuple[str, str], LocalTrack] = field(default_factory=dict)
     _groups: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
@@ -151,7 +157,8 @@ class Fusion:
 
     def fuse(self, t_s: float) -> list[SystemTrack]:
         """System tracks at scenario time ``t_s``, sorted by id."""
-        for key in [k for k, trk in self._local.items() if t_s - trk.state_t_s > self.coast_s]:
+        for key in [k for k, trk in self._local.items() if t_s - trk.state_t_s > self.coast_s
+                    or (trk.boost_probability > BOOSTING and t_s - trk.state_t_s > self.boost_coast_s)]:
             del self._local[key]
         keys = sorted(self._local)
         if not keys:

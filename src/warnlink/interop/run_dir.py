@@ -36,7 +36,12 @@ class Run:
     def world(self):
         from warnlink.scenario.world import build_world
 
-        return build_world(self.scenario)
+        return build_world(self.scenario, self.seed)
+
+    @property
+    def seed(self) -> int | None:
+        """The seed the run was made with (it draws the truth as well as the noise)."""
+        return self.metrics.get("run", {}).get("seed")
 
     @property
     def epoch_ns(self) -> int:

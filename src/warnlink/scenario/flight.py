@@ -34,7 +34,7 @@ EXHAUST_VELOCITY_MPS = 2600.0  # Isp about 265 s, typical of the public estimate
 VERTICAL_RISE_S = 4.0
 PITCH_EXPONENT = 2.0  # pitch falls fast after the vertical rise, then levels off (gravity-turn-like)
 BOOST_BALLISTIC_COEFFICIENT = 20000.0  # kg/m^2: a full missile body, heavy for its section
-REENTRY_BALLISTIC_COEFFICIENT = 12000.0  # kg/m^2: a slender re-entry vehicle or spent SRBM body
+REENTRY_BALLISTIC_COEFFICIENT = 10000.0  # kg/m^2: a slender re-entry vehicle or spent SRBM body (median)
 MAX_RANGE_M = np.pi * EARTH_MEAN_RADIUS  # half the Earth's circumference
 SAMPLE_STEP_S = 0.5
 TOLERANCE_M = 200.0  # the solve aims well inside the 1 km promise
@@ -110,6 +110,7 @@ class FlightDesign:
     missile_class: str
     lofted: bool
     miss_distance_m: float  # solved impact point to the requested one
+    reentry_ballistic_coefficient: float = REENTRY_BALLISTIC_COEFFICIENT  # kg/m^2, after burnout
 
     @property
     def flight_time_s(self) -> float:
@@ -132,6 +133,7 @@ class FlightDesign:
             "impact_lat_deg": round(float(np.degrees(lat)), 5),
             "impact_lon_deg": round(float(np.degrees(lon)), 5),
             "impact_miss_km": round(self.miss_distance_m / 1e3, 4),
+            "reentry_ballistic_coefficient_kg_m2": round(self.reentry_ballistic_coefficient, 1),
         }
 
 
@@ -191,9 +193,15 @@ def _boost_rhs(boost: Boost, plane_normal: np.ndarray):
     return rhs
 
 
-def _ballistic_rhs(t, x):
-    ax, ay, az = acceleration_scalar(x, 1.0 / REENTRY_BALLISTIC_COEFFICIENT)
-    return [x[3], x[4], x[5], ax, ay, az]
+def _ballistic_rhs(reentry_ballistic_coefficient: float):
+    """Right-hand side after burnout: gravity, the Earth's rotation and the body's drag."""
+    inv_beta = 1.0 / reentry_ballistic_coefficient
+
+    def rhs(t, x):
+        ax, ay, az = acceleration_scalar(x, inv_beta)
+        return [x[3], x[4], x[5], ax, ay, az]
+
+    return rhs
 
 
 def _ground(t, x):
@@ -222,7 +230,8 @@ class _Flown:
     apex_radius_m: float  # geocentric radius there
 
 
-def fly(site_lat: float, site_lon: float, boost: Boost, max_time_s: float = 8000.0) -> _Flown:
+def fly(site_lat: float, site_lon: float, boost: Boost, max_time_s: float = 8000.0,
+        reentry_ballistic_coefficient: float = REENTRY_BALLISTIC_COEFFICIENT) -> _Flown:
     """Integrate one flight from the site (altitude 0, at rest on the Earth) to the ground.
 
     Returns states sampled every SAMPLE_STEP_S from launch, plus the exact impact state.
@@ -244,7 +253,7 @@ def fly(site_lat: float, site_lon: float, boost: Boost, max_time_s: float = 8000
     if fast_altitude(x[:3]) <= 0.0:
         raise FlightDesignError("the missile does not climb: the flight path is too shallow")
     sol = solve_ivp(
-        _ballistic_rhs, (t_burnout, max_time_s), x, method="DOP853", rtol=1e-10, atol=1e-6,
+        _ballistic_rhs(reentry_ballistic_coefficient), (t_burnout, max_time_s), x, method="DOP853", rtol=1e-10, atol=1e-6,
         events=(_ground, _apex), dense_output=True,
     )
     if sol.status != 1:
@@ -273,11 +282,13 @@ def design_flight(
     target_lon_deg: float | None = None,
     launch_id: str = "M1",
     launch_time_s: float = 0.0,
+    reentry_ballistic_coefficient: float = REENTRY_BALLISTIC_COEFFICIENT,
 ) -> FlightDesign:
     """Solve for the flight with this apogee that lands at the requested point.
 
     The impact point is either ``range_km`` along the geodesic of initial bearing
-    ``azimuth_deg`` from the site, or ``(target_lat_deg, target_lon_deg)``. Raises
+    ``azimuth_deg`` from the site, or ``(target_lat_deg, target_lon_deg)``. After
+    burnout the body flies with ``reentry_ballistic_coefficient`` (kg/m^2). Raises
     FlightDesignError with a plain message when no such flight exists.
     """
     site_lat, site_lon = np.radians(site_lat_deg), np.radians(site_lon_deg)
@@ -315,20 +326,24 @@ def design_flight(
     range_m, bearing = (float(v) for v in frames.geodesic_inverse(site_lat, site_lon, target_lat, target_lon))
     if range_m < 20e3:
         raise FlightDesignError(f"range {range_m / 1e3:.1f} km is too short for a ballistic missile")
+    _check_finite(reentry_ballistic_coefficient=reentry_ballistic_coefficient)
+    if reentry_ballistic_coefficient <= 0.0:
+        raise FlightDesignError(f"ballistic coefficient {reentry_ballistic_coefficient} kg/m^2 must be positive")
     apogee_m = apogee_km * 1e3
     if apogee_m > 20000e3:
         raise FlightDesignError(f"apogee {apogee_km} km is beyond any ballistic missile (20,000 km)")
 
     boost = _first_guess(range_m, apogee_m, bearing)
-    boost, err = _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost)
+    beta = reentry_ballistic_coefficient
+    boost, err = _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost, beta)
     if np.max(np.abs(err)) > TOLERANCE_M / 1e3:
-        boost, err = _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost)
+        boost, err = _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost, beta)
     if not np.all(np.isfinite(err)) or np.max(np.abs(err)) > 1.0:
         raise FlightDesignError(
             f"no flight reaches {range_m / 1e3:.0f} km with an apogee of {apogee_km} km "
             f"(best miss {np.hypot(err[0], err[1]):.1f} km, apogee off by {err[2]:.1f} km)"
         )
-    return _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon, boost, err)
+    return _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon, boost, err, beta)
 
 
 def _errors(flown: _Flown, target_ecef, target_rot, apogee_m) -> np.ndarray:
@@ -341,7 +356,7 @@ def _angle(a, b) -> float:
     return float(np.arctan2(np.linalg.norm(np.cross(a, b)), np.dot(a, b)))
 
 
-def _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, iterations: int = 16):
+def _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, beta: float, iterations: int = 16):
     """Newton-like shooting on the motors, pitch and azimuth, with Kepler arcs as the model.
 
     Each pass flies the missile, then asks the vacuum ellipse from the actual burnout point
@@ -357,7 +372,7 @@ def _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, i
     last = None
     for _ in range(iterations):
         try:
-            flown = fly(site_lat, site_lon, boost)
+            flown = fly(site_lat, site_lon, boost, reentry_ballistic_coefficient=beta)
         except FlightDesignError:
             break
         err = _errors(flown, target, rot, apogee_m)
@@ -394,14 +409,15 @@ def _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, i
     return boost, err
 
 
-def _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost):
+def _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, beta: float):
     """Least-squares refinement of the three boost numbers from a nearby start."""
     target = frames.geodetic_to_ecef(target_lat, target_lon, 0.0)
     rot = frames.enu_rotation(target_lat, target_lon)
 
     def residual(p):
         try:
-            return _errors(fly(site_lat, site_lon, Boost(boost.stage_burn_s, *p)), target, rot, apogee_m)
+            flown = fly(site_lat, site_lon, Boost(boost.stage_burn_s, *p), reentry_ballistic_coefficient=beta)
+            return _errors(flown, target, rot, apogee_m)
         except FlightDesignError:
             return np.array([1e4, 1e4, 1e4])
 
@@ -431,8 +447,8 @@ def _first_guess(range_m: float, apogee_m: float, bearing: float) -> Boost:
     return Boost(stages, float(delta_v), float(max(arc.flight_path_angle, np.radians(5.0))), bearing)
 
 
-def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon, boost, err) -> FlightDesign:
-    flown = fly(site_lat, site_lon, boost)
+def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon, boost, err, beta) -> FlightDesign:
+    flown = fly(site_lat, site_lon, boost, reentry_ballistic_coefficient=beta)
     t = flown.t + launch_time_s
     r, v = flown.x[:, :3], flown.x[:, 3:]
     a = np.empty_like(r)
@@ -440,7 +456,7 @@ def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon
     rhs = _boost_rhs(boost, _plane_normal(site_lat, site_lon, boost.plane_azimuth_rad))
     for i in np.nonzero(boosting)[0]:  # boost samples: thrust is part of the acceleration
         a[i] = rhs(flown.t[i], flown.x[i])[3:]
-    a[~boosting] = acceleration(r[~boosting], v[~boosting], 1.0 / REENTRY_BALLISTIC_COEFFICIENT)
+    a[~boosting] = acceleration(r[~boosting], v[~boosting], 1.0 / beta)
     trajectory = Trajectory(launch_id, t, r, v, a, flown.t_burnout + launch_time_s)
     burnout_state = trajectory.state(trajectory.t_burnout)
     burnout_speed = float(np.linalg.norm(burnout_state[1]))
@@ -463,6 +479,7 @@ def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon
         missile_class=classify(me_range),
         lofted=is_lofted(range_m, apogee),
         miss_distance_m=float(np.hypot(err[0], err[1]) * 1e3),
+        reentry_ballistic_coefficient=float(beta),
     )
 
 

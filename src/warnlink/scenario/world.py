@@ -3,13 +3,23 @@
 ``build_world`` turns each ``[[launches]]`` entry into a truth trajectory (see
 :mod:`warnlink.scenario.flight`); sensors and nodes then only ever see what the
 sensor models make of it.
+
+What public figures do not give is drawn from the seed: each body's ballistic
+coefficient after burnout, log-normal about REENTRY_BALLISTIC_COEFFICIENT with a factor
+of REENTRY_BALLISTIC_COEFFICIENT_FACTOR (one sigma), the spread that nobody outside
+knows better. With one fixed value every seed shared one drag error, and a Monte Carlo
+over seeds could not tell whether the filters' uncertainty about drag was honest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warnlink.scenario.flight import FlightDesign, FlightDesignError, design_flight
+import numpy as np
+
+from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, FlightDesign, FlightDesignError, design_flight
+
+REENTRY_BALLISTIC_COEFFICIENT_FACTOR = 1.5  # one-sigma factor of the log-normal draw
 
 
 class WorldError(ValueError):
@@ -26,16 +36,30 @@ class World:
         return [f.trajectory for f in self.flights.values()]
 
 
-def build_world(scenario) -> World:
-    """Design every launch's flight; raises WorldError naming the launch that cannot fly."""
+def reentry_ballistic_coefficients(n_launches: int, seed: int) -> np.ndarray:
+    """Each launch's ballistic coefficient after burnout (kg/m^2) for this seed."""
+    rng = np.random.default_rng([seed, 0xBE7A])  # a stream apart from the sensors' noise
+    log_sigma = np.log(REENTRY_BALLISTIC_COEFFICIENT_FACTOR)
+    return REENTRY_BALLISTIC_COEFFICIENT * np.exp(log_sigma * rng.standard_normal(n_launches))
+
+
+def build_world(scenario, seed: int | None = None) -> World:
+    """Design every launch's flight for ``seed`` (default: the scenario's).
+
+    Raises WorldError naming the launch that cannot fly.
+    """
+    launches = scenario.config.launches
+    seed = scenario.config.scenario.seed if seed is None else seed
+    betas = reentry_ballistic_coefficients(len(launches), seed)
     flights: dict[str, FlightDesign] = {}
-    for i, launch in enumerate(scenario.config.launches):
+    for i, launch in enumerate(launches):
         try:
             flights[launch.id] = design_flight(
                 launch.site_lat_deg, launch.site_lon_deg, launch.apogee_km,
                 azimuth_deg=launch.azimuth_deg, range_km=launch.range_km,
                 target_lat_deg=launch.target_lat_deg, target_lon_deg=launch.target_lon_deg,
                 launch_id=launch.id, launch_time_s=launch.time_s,
+                reentry_ballistic_coefficient=float(betas[i]),
             )
         except FlightDesignError as exc:
             raise WorldError(f"{scenario.path}: launches[{i}] ({launch.id}): {exc}") from exc
