@@ -90,7 +90,7 @@ def check(scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help
     table = Table(title=f"{cfg.scenario.name}: {len(cfg.nations)} nations, {len(cfg.sensors)} sensors, "
                         f"{len(scenario.areas)} areas, {cfg.scenario.duration_s:g} s")
     for col in ("launch", "time (s)", "range (km)", "apogee (km)", "flight time (s)", "class", "lofted",
-                "impact (lat, lon)", "re-entry β (kg/m²)"):
+                "impact (lat, lon)", "β (kg/m²)"):
         table.add_column(col)
     for launch_id, f in world.flights.items():
         lat, lon = f.trajectory.impact_point
