@@ -182,7 +182,7 @@ def test_midcourse_tracks_are_consistent_when_started_in_midcourse():
     Twenty coasting SRBMs, one radar, no clutter; position and velocity NEES (3 dof) over the 150 s after
     each track has had 20 s to settle. A wrong measurement model moves it out of [2.4, 3.6]
     (R taken 1.5x too large gives 2.3), and so does a wrong motion model: with the truth in
-    central gravity against the filter's J2 (0.015 m/s^2 of model error) it is 4.9.
+    central gravity against the filter's J2 (0.015 m/s^2 of model error) it is 7.1.
     """
     from warnlink.scenario.simple_flights import srbm_raid
 
