@@ -42,7 +42,7 @@ def _nis_recorder():
         H = jac_fn(r)
         S = H @ P[:, imm.BALLISTIC, :3, :3] @ np.swapaxes(H, 1, 2) + R
         nu = wrap(z - h_fn(r))
-        keep = mu[:, imm.BOOST] < 0.01  # coasting tracks only
+        keep = imm.boost_probability(mu) < 0.01  # coasting tracks only
         nis.extend(np.einsum("ni,nij,nj->n", nu, np.linalg.inv(S), nu)[keep])
         return update(x, P, mu, z, h_fn, jac_fn, R, wrap, Pi)
 
@@ -92,7 +92,7 @@ def main() -> int:
     args = parser.parse_args()
     scaled = dataclasses.replace(motion.BALLISTIC, jerk_psd=motion.BALLISTIC.jerk_psd * args.process_noise_scale,
                                  velocity_psd=motion.BALLISTIC.velocity_psd * args.process_noise_scale)
-    imm.MODELS = (scaled, motion.BOOST)
+    imm.MODELS = (scaled, *imm.MODELS[1:])
     imm.MEAN_COAST_BEFORE_IGNITION_S = args.ignition_mean_s
     trajs = srbm_raid(args.targets, args.seed)
     reports = simulate_sensors([RADAR], trajs, END_S, EPOCH_NS, args.seed).reports

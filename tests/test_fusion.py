@@ -224,6 +224,36 @@ def test_a_boosting_member_leaves_within_seconds_a_coasting_one_after_the_coast_
     assert fusion.fuse(t + COAST_S + 1.0) == []
 
 
+def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(flights):
+    """A radar that picks the missile up just after burnout starts its track as burning (its
+    prior low down); until MODE_MIN_UPDATES plots stand behind it, the system track takes the
+    established members' word, so burnout, and the warnings waiting for it, are not held back."""
+    import msgspec
+
+    from warnlink.fusion.system_tracks import MODE_MIN_UPDATES
+
+    f = flights[0]
+    t = f.trajectory.t_burnout + 3.0
+    rng = np.random.default_rng(5)
+    old = msgspec.structs.replace(_report("ROK", 1, f, t, rng), boost_probability=0.1, updates=40)
+    young = msgspec.structs.replace(_report("JPN", 1, f, t, rng, initiated_t=t - 2.0), boost_probability=0.9,
+                                    updates=3)
+    fusion = Fusion("USA", epoch_ns=EPOCH)
+    for rep in (old, young):
+        fusion.ingest(rep, t)
+    (trk,) = fusion.fuse(t)
+    assert set(trk.nations) == {"ROK", "JPN"}
+    assert trk.boost_probability == pytest.approx(0.1)
+    # Once it has enough plots behind it, it counts; and a track alone counts whatever its age.
+    grown = msgspec.structs.replace(young, updates=MODE_MIN_UPDATES)
+    fusion.ingest(grown, t)
+    (trk,) = fusion.fuse(t)
+    assert trk.boost_probability == pytest.approx(0.9)
+    alone = Fusion("USA", epoch_ns=EPOCH)
+    alone.ingest(young, t)
+    assert alone.fuse(t)[0].boost_probability == pytest.approx(0.9)
+
+
 def test_merging_system_tracks_keeps_the_older_name(flights):
     f = flights[0]
     fusion = Fusion("ROK", epoch_ns=EPOCH)

@@ -298,7 +298,10 @@ class Node:
             self._follow_burnout(trk, state, t_s)
             alt = frames.ecef_to_geodetic(trk.x[:3])[2]
             state.apogee_m = max(state.apogee_m, float(alt))
-            if state.launch is None and trk.boost_probability > BOOSTING:
+            if (state.launch is None and trk.boost_probability > BOOSTING
+                    and trk.updates >= self.config.min_updates_to_warn):
+                # Flown back from a track of three plots, the launch point is off by the
+                # speed's error times the time since launch: wait for a settled velocity.
                 self._estimate_launch(trk, state)
 
     def _follow_burnout(self, trk, state: _TrackState, t_s: float) -> None:

@@ -30,6 +30,7 @@ from scipy.stats import chi2
 from warnlink import frames
 from warnlink.evaluation.gospa import gospa
 from warnlink.evaluation.metrics import associate_tracks
+from warnlink.physics.dynamics import state_derivative
 from warnlink.tracking import motion
 from warnlink.tracking.imm import BALLISTIC_ACCEL_VARIANCE
 from warnlink.tracking.radar_model import RadarSite, jacobian
@@ -192,7 +193,11 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
             J = np.linalg.inv(C)
         was_boosting = boosting
         model = motion.BOOST if boosting else motion.BALLISTIC
-        F, Q = _transition(np.concatenate([r[0], v[0], np.zeros(3)]), model)
+        a = np.zeros(3)
+        if boosting:  # the thrust, about which the boost model's growth is linearised
+            a = traj.acceleration(np.array([t - 1.0]))[0] - state_derivative(
+                np.concatenate([r[0], v[0]])[None], motion.NOMINAL_INV_BETA)[0, 3:6]
+        F, Q = _transition(np.concatenate([r[0], v[0], a]), model)
         J = np.linalg.inv(Q + F @ np.linalg.inv(J) @ F.T)
         r_now = traj.state(np.array([t]))[0][0]
         for sid in plots_at.get(t, []):
@@ -208,8 +213,8 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
 
 def _transition(x9: np.ndarray, model, dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The trackers' discrete transition and process noise over dt at state x9 for ``model``."""
-    decay = np.array([0.0 if not np.isfinite(model.accel_time_constant_s) else 1.0 / model.accel_time_constant_s])
-    Ah = motion.jacobian(x9[None], decay)[0] * dt
+    decay, growth = motion.rates(model, 1)
+    Ah = motion.jacobian(x9[None], decay, growth)[0] * dt
     F = np.eye(9) + Ah + 0.5 * Ah @ Ah
     return F, motion.process_noise(x9[None], dt, model)[0]
 

@@ -43,6 +43,7 @@ COAST_S = 30.0  # a local track not reported for this long leaves its system tra
 # 53 km off). So a boosting track not reported for this long leaves sooner.
 BOOST_COAST_S = 5.0
 LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
+MODE_MIN_UPDATES = 10  # plots behind a local track before its thrust probability speaks for the system track
 PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
 
 
@@ -194,9 +195,14 @@ class Fusion:
         renames: dict[str, str] = {}
         for group, name, (xf, Pf, Pif) in zip(groups, names, fused):
             local = [tracks[index[k]] for k in group]
-            boost = max(t.boost_probability for t in local)
+            # A member's thrust probability counts once enough plots stand behind it: a young
+            # track's is mostly its prior, and a radar that picks a missile up low just after
+            # burnout starts it as burning (tracking.imm.initial_mu), which under "any member
+            # burning" held burnout, and the warnings, back by 10-15 s.
+            informed = [t for t in local if t.updates >= MODE_MIN_UPDATES] or local
+            boost = max(t.boost_probability for t in informed)
             xf, Pf, Pif, with_prior = self._with_prior(name, xf, Pf, Pif, boost, t_s)
-            accel = np.mean([t.accel for t in local if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
+            accel = np.mean([t.accel for t in informed if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
             out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
                                     tuple(group), min(t.initiated_ns for t in local),
                                     max(t.updates for t in local), Pif, with_prior)

@@ -69,6 +69,13 @@ class Trajectory:
     def position(self, t) -> np.ndarray:
         return self.state(t)[0]
 
+    def acceleration(self, t) -> np.ndarray:
+        """ECEF acceleration (..., 3) at scenario times t (all forces, rotating frame); NaN outside."""
+        t = np.asarray(t, float)
+        a = self._v_spline.derivative()(np.clip(t, self.t[0], self.t[-1]))
+        a[~self.in_flight(t)] = np.nan
+        return a
+
     def geodetic(self, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Latitude, longitude (rad) and altitude (m) at scenario times t."""
         return frames.ecef_to_geodetic(self.position(t))

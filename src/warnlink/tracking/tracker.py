@@ -65,10 +65,10 @@ class LocalTracker:
         self.epoch_ns = epoch_ns
         self.config = config or TrackerConfig()
         self.t = None  # time (scenario s) of every track's state
-        self.x = np.zeros((0, 2, 9))
-        self.P = np.zeros((0, 2, 9, 9))
-        self.Pi = np.zeros((0, 2, 9, 9))  # the part of P owed to this nation's own measurements
-        self.mu = np.zeros((0, 2))
+        self.x = np.zeros((0, imm.K, 9))
+        self.P = np.zeros((0, imm.K, 9, 9))
+        self.Pi = np.zeros((0, imm.K, 9, 9))  # the part of P owed to this nation's own measurements
+        self.mu = np.zeros((0, imm.K))
         self.meta: list[_TrackMeta] = []
         self._sites: dict[str, RadarSite] = {}
         self._serial = 0
@@ -137,13 +137,13 @@ class LocalTracker:
         n, m = len(self.meta), len(z)
         if n == 0 or m == 0:
             return np.zeros(0, int), np.zeros(0, int)
-        r = self.x[:, :, :3].reshape(n * 2, 3)
+        r = self.x[:, :, :3].reshape(n * imm.K, 3)
         H = radar_model.jacobian(site, r)
-        S = H @ self.P[:, :, :3, :3].reshape(n * 2, 3, 3) @ np.swapaxes(H, 1, 2) + site.noise
+        S = H @ self.P[:, :, :3, :3].reshape(n * imm.K, 3, 3) @ np.swapaxes(H, 1, 2) + site.noise
         S_inv = np.linalg.inv(S)
         nu = radar_model.wrap_innovation(z[None, :, :] - radar_model.measure(site, r)[:, None, :])
-        d2 = np.einsum("kmi,kij,kmj->km", nu, S_inv, nu).reshape(n, 2, m)
-        log_det = np.log(np.linalg.det(S)).reshape(n, 2, 1)
+        d2 = np.einsum("kmi,kij,kmj->km", nu, S_inv, nu).reshape(n, imm.K, m)
+        log_det = np.log(np.linalg.det(S)).reshape(n, imm.K, 1)
         terms = np.log(np.maximum(self.mu, 1e-300))[:, :, None] - 0.5 * (d2 + log_det)  # (n, model, plot)
         cost = -2.0 * logsumexp(terms, axis=1)
         big = 1e12
@@ -163,18 +163,23 @@ class LocalTracker:
     def _start_tracks(self, site: RadarSite, z: np.ndarray, t: float, wall_ns: int) -> None:
         r, cov = radar_model.plot_to_ecef(site, z)
         k = len(z)
-        x = np.zeros((k, 2, 9))
+        x = np.zeros((k, imm.K, 9))
         x[:, :, :3] = r[:, None, :]
-        P = np.zeros((k, 2, 9, 9))
+        P = np.zeros((k, imm.K, 9, 9))
         P[:, :, :3, :3] = cov[:, None]
         P[:, :, 3:6, 3:6] = np.eye(3) * INITIAL_SPEED_SIGMA**2
         P[:, :, 6:9, 6:9] = np.eye(3) * INITIAL_ACCEL_SIGMA**2
-        Pi = np.zeros((k, 2, 9, 9))  # the plot is this nation's own; the velocity guess anyone's
+        # The ballistic hypothesis is that nothing pushes the object: with a free ``a`` it
+        # would explain a burning motor's first seconds as well as the boost model does, and
+        # win on having fewer unknowns (a missile in boost was taken to coast 70% of the time
+        # over its first ten plots, its velocity lagging the thrust: velocity NEES 8-14).
+        P[:, imm.BALLISTIC, 6:9, 6:9] = np.eye(3) * imm.BALLISTIC_ACCEL_VARIANCE
+        Pi = np.zeros((k, imm.K, 9, 9))  # the plot is this nation's own; the velocity guess anyone's
         Pi[:, :, :3, :3] = cov[:, None]
         self.x = np.concatenate([self.x, x])
         self.P = np.concatenate([self.P, P])
         self.Pi = np.concatenate([self.Pi, Pi])
-        self.mu = np.concatenate([self.mu, np.full((k, 2), 0.5)])
+        self.mu = np.concatenate([self.mu, imm.initial_mu(fast_altitude(r))])
         for _ in range(k):
             self._serial += 1
             self.meta.append(_TrackMeta(self._serial, TENTATIVE, hits=1, sensors={site.sensor_id},
@@ -225,7 +230,7 @@ class LocalTracker:
                 m = self.meta[i]
                 if only_updated and not m.updated_this_step:
                     continue
-                out.append(self._report(m, xc[k], Pc[k], Pic[k], self.mu[i, imm.BOOST], time_ns))
+                out.append(self._report(m, xc[k], Pc[k], Pic[k], float(imm.boost_probability(self.mu[i])), time_ns))
                 m.updated_this_step = False
         for m in self.dropped:
             if m.track_id is not None:
@@ -263,4 +268,4 @@ class LocalTracker:
         if not idx:
             return []
         xc, Pc, _ = imm.output(self.x[idx], self.P[idx], self.mu[idx], self.Pi[idx])
-        return [(self.meta[i].track_id, xc[k], Pc[k], float(self.mu[i, imm.BOOST])) for k, i in enumerate(idx)]
+        return [(self.meta[i].track_id, xc[k], Pc[k], float(imm.boost_probability(self.mu[i]))) for k, i in enumerate(idx)]

@@ -1,0 +1,103 @@
+"""The trackers' motion models and IMM: thrust growth, staging, a new track's prior."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from warnlink import frames
+from warnlink.tracking import imm, motion
+
+
+def _boosting_state(thrust_mps2: float) -> np.ndarray:
+    """A missile 40 km up over Korea climbing at 2 km/s, its thrust along its velocity."""
+    r = frames.geodetic_to_ecef(np.radians(39.0), np.radians(126.0), 40e3)
+    up = r / np.linalg.norm(r)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    v_dir = (up + east) / np.sqrt(2.0)
+    return np.concatenate([r, 2000.0 * v_dir, thrust_mps2 * v_dir])[None]
+
+
+def test_boost_thrust_grows_by_the_rocket_equation_and_stays_bounded():
+    """da/dt = |a| a (1 - |a| / limit) / c: a burning motor's thrust acceleration grows as its mass
+    goes, along itself; held for ten minutes (every radar blind) it stays below the limit."""
+    x = _boosting_state(80.0)
+    decay, growth = motion.rates(motion.BOOST, 1)
+    da = motion._derivative(x, decay, growth)[0, 6:9]
+    a = x[0, 6:9]
+    expected = 80.0 * (1.0 - 80.0 / motion.THRUST_ACCEL_LIMIT) / motion.BOOST_EXHAUST_VELOCITY_MPS * a
+    np.testing.assert_allclose(da, expected, rtol=1e-12)
+    # Over 10 s the thrust of an 80 m/s^2 motor grows by about 30%, as the scalar law says.
+    x10 = x
+    for _ in range(10):
+        x10 = motion.propagate_mean(x10, 1.0, decay, growth)
+    law = solve_ivp(lambda t, a: a * a * (1.0 - a / motion.THRUST_ACCEL_LIMIT) / motion.BOOST_EXHAUST_VELOCITY_MPS,
+                    (0.0, 10.0), [80.0], rtol=1e-10).y[0, -1]
+    assert law / 80.0 > 1.25
+    assert np.linalg.norm(x10[0, 6:9]) == pytest.approx(law, rel=1e-6)
+    P = np.eye(9)[None] * 100.0
+    x_long, P_long = motion.predict(x, P, 600.0, motion.BOOST)
+    assert np.all(np.isfinite(x_long)) and np.all(np.isfinite(P_long))
+    assert np.linalg.norm(x_long[0, 6:9]) <= motion.THRUST_ACCEL_LIMIT * (1.0 + 1e-6)
+    # The ballistic model has no growth: its a decays.
+    decay_b, growth_b = motion.rates(motion.BALLISTIC, 1)
+    assert growth_b[0] == 0.0
+    x_b, _ = motion.predict(x, P, 10.0, motion.BALLISTIC)
+    assert np.linalg.norm(x_b[0, 6:9]) < 80.0 * 0.01
+
+
+def test_boost_jacobian_matches_finite_differences():
+    x = _boosting_state(60.0)
+    x[0, 6:9] += [5.0, -3.0, 8.0]  # thrust not along the velocity
+    decay, growth = motion.rates(motion.BOOST, 1)
+    A = motion.jacobian(x, decay, growth)[0]
+    numeric = np.zeros((3, 3))
+    for j in range(3):
+        e = np.zeros((1, 9))
+        e[0, 6 + j] = 1e-4
+        numeric[:, j] = (motion._derivative(x + e, decay, growth) - motion._derivative(x - e, decay, growth))[0, 6:9] / 2e-4
+    np.testing.assert_allclose(A[6:9, 6:9], numeric, rtol=1e-6, atol=1e-12)
+
+
+def test_transition_rows_are_probabilities_and_staging_is_only_reached_from_boost():
+    for dt in (0.2, 1.0, 30.0, -1.0):
+        pi = imm.transition(dt)
+        np.testing.assert_allclose(pi.sum(axis=1), 1.0)
+        assert np.all(pi >= 0.0)
+        assert pi[imm.BALLISTIC, imm.STAGING] == 0.0
+
+
+def test_mixing_into_staging_drops_the_thrust_and_into_ballistic_removes_it():
+    """A track that burns at 100 m/s^2: the staging model sees the next stage light at
+    STAGE_THRUST_RATIO of it with the ratio's spread; the ballistic model sees no thrust."""
+    n = 1
+    x = np.zeros((n, imm.K, 9))
+    x[:, :, :6] = _boosting_state(100.0)[0, :6]
+    x[:, imm.BOOST, 6:9] = _boosting_state(100.0)[0, 6:9]
+    P = np.tile(np.eye(9), (n, imm.K, 1, 1)) * 4.0
+    mu = np.array([[0.0001, 0.9999 - 1e-4, 1e-4]])
+    xs, Ps, Pis = imm._into(x[:, imm.BOOST], P[:, imm.BOOST], P[:, imm.BOOST], imm.STAGING)
+    assert np.linalg.norm(xs[0, 6:9]) == pytest.approx(100.0 * imm.STAGE_THRUST_RATIO)
+    along = xs[0, 6:9] / np.linalg.norm(xs[0, 6:9])
+    var_along = along @ Ps[0, 6:9, 6:9] @ along
+    expected = (imm.STAGE_THRUST_RATIO**2 * 4.0 + (imm.STAGE_THRUST_RATIO_SIGMA * 100.0) ** 2
+                + imm.STAGE_DIRECTION_SIGMA_MPS2**2)
+    assert var_along == pytest.approx(expected)
+    # The independent part takes the linear map alone: the ratio's spread is anybody's guess.
+    assert along @ Pis[0, 6:9, 6:9] @ along == pytest.approx(imm.STAGE_THRUST_RATIO**2 * 4.0)
+    xb, Pb, _ = imm._into(x[:, imm.BOOST], P[:, imm.BOOST], P[:, imm.BOOST], imm.BALLISTIC)
+    assert np.all(xb[0, 6:9] == 0.0)
+    np.testing.assert_allclose(Pb[0, 6:9, 6:9], np.eye(3) * imm.BALLISTIC_ACCEL_VARIANCE)
+    # After one mixing step each model still has a finite, symmetric covariance.
+    xp, Pp, c, _ = imm.mix_and_predict(x, P, mu, 1.0, P.copy())
+    assert np.all(np.isfinite(xp)) and np.allclose(Pp, np.swapaxes(Pp, 2, 3))
+    np.testing.assert_allclose(c.sum(axis=1), 1.0)
+
+
+def test_a_new_track_low_down_starts_as_a_burning_motor():
+    mu = imm.initial_mu(np.array([20e3, 99e3, 101e3, 800e3]))
+    np.testing.assert_allclose(mu.sum(axis=1), 1.0)
+    assert imm.boost_probability(mu[0]) == pytest.approx(0.9)
+    assert imm.boost_probability(mu[1]) == pytest.approx(0.9)
+    assert imm.boost_probability(mu[2]) == pytest.approx(0.5)
+    assert imm.boost_probability(mu[3]) == pytest.approx(0.5)
