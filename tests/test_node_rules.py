@@ -48,6 +48,29 @@ def test_a_held_track_that_stays_unpowered_is_burnt_out_after_the_confirmation_t
     assert _follow([0.4] + [0.05] * 20) == [100.0 + 2 * CONFIG.burnout_confirm_s]
 
 
+def test_a_burnout_confirmed_mid_boost_is_taken_back_when_the_track_gains_energy_again():
+    """A weak stage's thrust can look like a coast to the filter for six seconds (demo seed 18: the
+    oracle warned Japan's EEZ 17 s before M1's real burnout, on an instantaneous impact point
+    190 km short). Seen burning again and gaining energy, the burnout is revoked with what was
+    predicted from it; a coasting track's energy wobble revokes nothing."""
+    state = _TrackState(first_t_s=100.0)
+    node = _node()
+    for k in range(20):
+        Node._follow_burnout(node, _track(0.99 if k < 2 else 0.1, 2000.0), state, 100.0 + k)
+    assert state.burnout_ecef is not None
+    state.last_prediction = object()
+    speed = 2000.0
+    for k in range(20, 40):  # the motor burns again: 60 m/s^2 more speed every second
+        speed += 60.0
+        Node._follow_burnout(node, _track(0.95, speed), state, 100.0 + k)
+    assert state.burnout_ecef is None and state.last_prediction is None
+    # A coasting track (burnout confirmed, boost probability flickering, no energy gained) keeps it.
+    steady = _TrackState(first_t_s=100.0)
+    for k in range(40):
+        Node._follow_burnout(node, _track(0.99 if k < 2 or k in (25, 26) else 0.1, 2000.0), steady, 100.0 + k)
+    assert steady.burnout_ecef is not None
+
+
 def test_an_overflight_ends_when_the_ground_track_leaves_the_area_even_between_samples():
     """At 3 km/s an IRBM crosses a 170 km wide island in under a minute: no 60 s sample need fall on it."""
     lon = np.radians(np.array([136.0, 138.5, 141.5, 144.0]))  # samples at 60 s either side of the island

@@ -65,6 +65,8 @@ class NodeConfig:
     boost_prediction_interval_s: float = 2.0  # while a motor burns (the IIP runs fast; shown, not warned on)
     burnout_confirm_s: float = 6.0  # unpowered this long: burnout (impact predictions and warnings start)
     burnout_energy_gain_j_per_kg: float = 2e5  # ... and not gaining energy meanwhile (thrust adds ~1e5 per s)
+    burnout_revoke_energy_gain_j_per_kg: float = 5e5  # a confirmed burnout is revoked when the track, boosting
+    burnout_revoke_window_s: float = 60.0  # again, gains this much energy within this long of the confirmation
     classify_above_m: float = 100e3  # drag takes energy lower down: the class is decided above this
     min_updates_to_warn: int = 10  # a track warns once a member has this many measurements behind it
     overflight_exit_margin_s: float = 30.0  # an overflight warning ends this long after the predicted exit
@@ -110,6 +112,8 @@ class _TrackState:
     coast_start_ecef: np.ndarray | None = None
     coast_start_energy: float = 0.0
     burnout_ecef: np.ndarray | None = None  # where it started coasting, once that is confirmed
+    burnout_t_s: float = -math.inf  # when burnout was confirmed
+    burnout_min_energy: float = math.inf  # lowest specific energy since (a motor lit again raises it)
     just_burnt_out: bool = False
     boost_iip: object | None = None  # instantaneous impact point while a motor burns (display only)
     max_updates: int = 0  # most measurements behind any member local track so far
@@ -315,6 +319,22 @@ class Node:
         while the motor still burns.
         """
         if state.burnout_ecef is not None:
+            # A burnout confirmed mid-boost (the IMM's ballistic model can explain a few seconds
+            # of a weak stage's thrust and lag its velocity, so the energy test passes) is taken
+            # back when the track is seen boosting and gaining energy again: its impact
+            # predictions are instantaneous impact points, not to be warned on.
+            if t_s - state.burnout_t_s > self.config.burnout_revoke_window_s:
+                return
+            energy = _specific_energy(trk.x)
+            state.burnout_min_energy = min(state.burnout_min_energy, energy)
+            if (trk.boost_probability > BOOSTING
+                    and energy - state.burnout_min_energy > self.config.burnout_revoke_energy_gain_j_per_kg):
+                state.burnout_ecef = None
+                state.burnout_t_s, state.burnout_min_energy = -math.inf, math.inf
+                state.coast_start_t_s = state.coast_start_ecef = None
+                state.last_prediction, state.last_prediction_t_s = None, -math.inf
+                state.assessment, state.overflight_exit_s = None, {}
+                state.just_burnt_out = False
             return
         if trk.boost_probability > BOOSTING or t_s - state.first_t_s < self.config.burnout_confirm_s:
             state.coast_start_t_s = state.coast_start_ecef = None
@@ -330,6 +350,7 @@ class Node:
                 state.coast_start_energy = energy
                 return
             state.burnout_ecef = state.coast_start_ecef
+            state.burnout_t_s, state.burnout_min_energy = t_s, energy
             state.just_burnt_out = True
 
     def assess(self, t_s: float) -> None:
