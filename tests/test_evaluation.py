@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from warnlink.cli import app
+from warnlink.evaluation.harness import coverage_interval
 
 from conftest import SHORT_SCENARIO
 
@@ -32,9 +33,25 @@ def test_small_monte_carlo(tmp_path):
         assert 0.7 <= node["rmse_pcrlb_ratio_midcourse"] < 4.0, (nation, node)
         assert node["nees_in_band_fraction"] > 0.5
         assert node["false_alerts"] == 0 and node["missed_alerts"] == 0
+        lo, hi = node["ellipse95_coverage_ci95"]
+        assert lo <= node["ellipse95_coverage"] <= hi
     # Japan's node warns its EEZ no later than 10 s after the oracle.
     assert summary["nodes"]["JPN"]["warning_delay_vs_oracle_s"] <= 10.0
     assert (tmp_path / "M1-rmse.png").stat().st_size > 10_000
+
+
+def test_coverage_is_judged_by_flights_not_by_predictions():
+    # 50 flights whose every ellipse held the truth cannot tell 1.0 from the 0.95 asked for...
+    lo, hi = coverage_interval([1.0] * 50)
+    assert 0.92 < lo < 0.94 and hi == 1.0
+    # ... 1,000 can; one flight in 20 outside is right; 0.8 is caught as overconfident.
+    assert coverage_interval([1.0] * 1000)[0] > 0.99
+    lo, hi = coverage_interval([1.0] * 95 + [0.0] * 5)
+    assert lo < 0.95 < hi
+    assert coverage_interval([1.0] * 160 + [0.0] * 40)[1] < 0.9
+    # A flight partly covered counts as that part of one.
+    assert coverage_interval([0.5] * 100) == coverage_interval([1.0] * 50 + [0.0] * 50)
+    assert coverage_interval([]) is None
 
 
 def test_bad_evaluation_requests(tmp_path):

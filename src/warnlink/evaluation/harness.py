@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import beta as beta_distribution, chi2
 
 from warnlink import frames
 from warnlink.evaluation.gospa import gospa
@@ -307,10 +307,11 @@ def _launch_figures(runs, nation, launch_id) -> dict:
         iip_at[f"{round(frac * 100)}%"] = _median(errs)
     finals = [e["iip_error_km"].get(nation, {}).get("final") for e in entries]
     iip_at["final"] = _median(finals)
+    cov = [e["iip_ellipse95_coverage"].get(nation) for e in entries if e["iip_ellipse95_coverage"].get(nation) is not None]
     return {
         "iip_error_km_median": iip_at,
-        "ellipse95_coverage": _r(np.mean(cov)) if (cov := [e["iip_ellipse95_coverage"].get(nation) for e in entries
-                                                           if e["iip_ellipse95_coverage"].get(nation) is not None]) else None,
+        "ellipse95_coverage": _r(np.mean(cov)) if cov else None,
+        "ellipse95_coverage_ci95": coverage_interval(cov),
         "class_accuracy": _r(np.mean([c == truth["class"] for c in classes])) if runs else None,
         "lofted_accuracy": _r(np.mean([lo == truth["lofted"] for lo in lofted])) if runs else None,
         "launch_point_error_km_median": _median([e["launch_point_error_km"].get(nation) for e in entries]),
@@ -380,6 +381,24 @@ def _target(value, lo, hi) -> dict:
     return {"value": value, "target": [lo, hi], "met": bool(met)}
 
 
+def coverage_interval(per_flight: list[float]) -> list[float] | None:
+    """95% interval of the mean of the flights' ellipse coverages (Clopper-Pearson).
+
+    The flight, not the prediction, is the independent sample: every prediction of one
+    flight shares its drawn ballistic coefficient and its burnout state, so one flight's
+    ellipses mostly all hold the truth or all miss it. Counting predictions would claim
+    far more evidence than the runs give. With 50 flights all inside, the interval still
+    reaches down to 0.93.
+    """
+    n = len(per_flight)
+    if n == 0:
+        return None
+    inside = float(np.sum(per_flight))
+    lo = 0.0 if inside <= 0.0 else float(beta_distribution.ppf(0.025, inside, n - inside + 1))
+    hi = 1.0 if inside >= n else float(beta_distribution.ppf(0.975, inside + 1, n - inside))
+    return [_r(lo), _r(hi)]
+
+
 def _alert_figures(runs, nation) -> dict:
     """Coverage, false and missed alerts of a node's own areas, and its warning delay against the oracle."""
     coverage, false, missed, delays, first = [], 0, 0, [], []
@@ -400,7 +419,8 @@ def _alert_figures(runs, nation) -> dict:
                 first.append(i["issued_s"])
                 if key in oracle_first:
                     delays.append(i["issued_s"] - oracle_first[key])
-    return {"ellipse95_coverage": _r(np.mean(coverage)) if coverage else None, "false_alerts": false,
+    return {"ellipse95_coverage": _r(np.mean(coverage)) if coverage else None,
+            "ellipse95_coverage_ci95": coverage_interval(coverage), "false_alerts": false,
             "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None,
             "warning_delay_vs_oracle_s_max": _r(np.max(delays)) if delays else None,
             "first_warning_s_median": _r(np.median(first)) if first else None}
