@@ -307,7 +307,7 @@ def _launch_figures(runs, nation, launch_id) -> dict:
         iip_at[f"{round(frac * 100)}%"] = _median(errs)
     finals = [e["iip_error_km"].get(nation, {}).get("final") for e in entries]
     iip_at["final"] = _median(finals)
-    cov = [e["iip_ellipse95_coverage"].get(nation) for e in entries if e["iip_ellipse95_coverage"].get(nation) is not None]
+    cov = [c for e in entries if (c := e["iip_ellipse95_coverage"].get(nation)) is not None]
     return {
         "iip_error_km_median": iip_at,
         "ellipse95_coverage": _r(np.mean(cov)) if cov else None,
