@@ -315,6 +315,44 @@ def test_a_lost_track_found_again_keeps_its_name_and_what_was_known(flights):
     assert again.id == before.id and not again.prior
 
 
+def test_a_member_that_ends_leaves_what_it_knew_in_the_system_track(flights):
+    """Japan's precise track ends, Korea's coarse one goes on: the system track keeps Japan's
+    estimate, flown on, while it still helps, and lets it go once Korea's knows more. A
+    burning member that ends leaves nothing (flown on ballistically it would be wrong)."""
+    f = flights[1]
+    rng = np.random.default_rng(11)
+    t = 300.0
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    fusion.ingest(_split_report("JPN", 1, f, t, rng, 30.0, 1.0), t)
+    fusion.ingest(_split_report("ROK", 1, f, t, rng, 3000.0, 2.0), t)
+    (both,) = fusion.fuse(t)
+    assert both.nations == ("JPN", "ROK")
+    dropped = _split_report("JPN", 1, f, t, rng, 30.0, 1.0)
+    fusion.ingest(TrackReport(**{fl: getattr(dropped, fl) for fl in dropped.__struct_fields__ if fl != "status"},
+                              status="dropped"), t + 1.0)
+    fusion.ingest(_split_report("ROK", 1, f, t + 5.0, rng, 3000.0, 2.0), t + 5.0)
+    (after,) = fusion.fuse(t + 5.0)
+    assert after.id == both.id and after.nations == ("ROK",) and after.prior
+    assert np.trace(after.P[:3, :3]) < 0.01 * 3 * 3000.0**2  # Japan's 30 m, flown on 5 s, not Korea's 3 km
+    r_true = f.trajectory.state(np.array([t + 5.0]))[0][0]
+    assert np.linalg.norm(after.x[:3] - r_true) < 3.0 * np.sqrt(np.trace(after.P[:3, :3]))
+    for k in range(1, 4):  # Korea's track now knows far more than Japan's old estimate
+        fusion.ingest(_split_report("ROK", 1, f, t + 5.0 + k, rng, 1.0, 2.0), t + 5.0 + k)
+        (trk,) = fusion.fuse(t + 5.0 + k)
+    assert trk.id == both.id and not trk.prior
+    # A burning member that ends leaves nothing behind.
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    burning = _split_report("JPN", 1, f, t, rng, 30.0, 1.0)
+    fields = {fl: getattr(burning, fl) for fl in burning.__struct_fields__ if fl not in ("boost_probability", "status")}
+    fusion.ingest(TrackReport(**fields, boost_probability=0.9), t)
+    fusion.ingest(_split_report("ROK", 1, f, t, rng, 3000.0, 2.0), t)
+    assert fusion.fuse(t)[0].nations == ("JPN", "ROK")
+    fusion.ingest(TrackReport(**fields, boost_probability=0.9, status="dropped"), t + 1.0)
+    fusion.ingest(_split_report("ROK", 1, f, t + 5.0, rng, 3000.0, 2.0), t + 5.0)
+    (after,) = fusion.fuse(t + 5.0)
+    assert not after.prior and np.trace(after.P[:3, :3]) > 0.5 * 3 * 3000.0**2
+
+
 def test_a_biased_partner_is_found_out_and_widened_so_the_fusion_stays_consistent(flights):
     """Three nations track one missile; one radar's tracks sit 1 km off (a bias its covariance does not
     know). After a minute the biased member is widened, the others are not, and the fused estimate is

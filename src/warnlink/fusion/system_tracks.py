@@ -15,7 +15,10 @@ and keeps that name while any of its members goes on (a warning keyed on it does
 flap when one nation loses the missile). A system track that every nation has lost is
 flown on ballistically; when a new local track continues it, it takes the old name, and
 the old estimate, flown on, is fused in as a prior until the new tracks know more than
-it does: what was measured before the gap is not thrown away. When two system tracks merge, the older name
+it does: what was measured before the gap is not thrown away. So too when one member
+ends while others go on: its last estimate, flown on, stays in the system track while it
+still adds (hard-salvo seed 2: Japan's track of an SRBM ended 20 s before impact and
+the ROK and USA tracks alone put the impact 4 km east, with 30 times the variance). When two system tracks merge, the older name
 survives and ``renames`` maps the other to it. Every step is computed from the tracks
 in sorted order only, so every node that holds the same reports computes the same
 system tracks with the same names, whatever the order in which the reports arrived.
@@ -129,14 +132,14 @@ class Fusion:
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # member -> its system track's name
     _founders: dict[str, tuple[int, tuple[str, str]]] = field(default_factory=dict)  # name -> (rank, member)
     _lost: dict[str, _Lost] = field(default_factory=dict)
-    _priors: dict[str, _Lost] = field(default_factory=dict)  # found-again name -> its pre-gap estimate
+    _priors: dict[str, list[_Lost]] = field(default_factory=dict)  # name -> estimates of what has left it
     discrepancy: DiscrepancyMonitor = field(default_factory=DiscrepancyMonitor)  # members that disagree (a bias)
 
     def ingest(self, report: TrackReport, t_s: float) -> None:
         """Take one local track report (own or partner) processed at scenario time ``t_s``."""
         key = (report.origin, report.track_id)
         if report.status == "dropped":
-            self._local.pop(key, None)
+            self._depart(key)
             return
         state_t = (report.time_ns - self.epoch_ns) / 1e9 if self.epoch_ns else t_s
         old = self._local.get(key)
@@ -160,10 +163,11 @@ class Fusion:
         """System tracks at scenario time ``t_s``, sorted by id."""
         for key in [k for k, trk in self._local.items() if t_s - trk.state_t_s > self.coast_s
                     or (trk.boost_probability > BOOSTING and t_s - trk.state_t_s > self.boost_coast_s)]:
-            del self._local[key]
+            self._depart(key)
         keys = sorted(self._local)
         if not keys:
             self._remember_lost({}, {}, t_s)
+            self._priors.clear()  # the lost tracks keep what their departed members knew
             self._groups, self._tracks, self._names = [], {}, {}
             return []
         tracks = [self._local[k] for k in keys]
@@ -256,32 +260,56 @@ class Fusion:
                 taken.add(best)
                 lost = self._lost.pop(best)
                 if not set(group) & set(lost.members):  # a member that went on carries the old information itself
-                    self._priors[best] = lost
+                    self._priors[best] = [lost]
         for name in [n for n, lost in self._lost.items() if lost.landed]:
             del self._lost[name]
         return names
 
+    def _depart(self, key: tuple[str, str]) -> None:
+        """Take a local track out; if a system track goes on without it, its last estimate
+        is kept there as a prior (:meth:`_with_prior`). A burning track's is not: flown on
+        ballistically it would be wrong as soon as the motor burnt on."""
+        trk = self._local.pop(key, None)
+        name = self._names.get(key)
+        if trk is None or name is None or trk.boost_probability > BOOSTING:
+            return
+        P = trk.P.copy()
+        widen = self.discrepancy.widening(key)
+        if widen is not None:
+            P[:3, :3] += widen
+        Pi = trk.Pi if trk.Pi is not None else np.zeros((6, 6))
+        self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,)))
+
     def _with_prior(self, name: str, x, P, Pi, boost: float, t_s: float):
-        """The group's estimate with its pre-gap prior fused in, while the prior still helps.
+        """The group's estimate with what has left it fused in (a pre-gap estimate, a member
+        that ended), each while it still helps.
 
         Returns (x, P, Pi, whether a prior was used). A prior that no longer agrees with the
-        tracks (a manoeuvre, a motor lit again), or adds little, is let go for good.
+        tracks (a manoeuvre, a motor lit again), or adds little, is let go for good. Each
+        prior's own measurements are independent of the tracks' (they were made before, or
+        by a tracker that is no more), so split covariance intersection applies.
         """
-        prior = self._priors.get(name)
-        if prior is None:
+        priors = self._priors.get(name)
+        if not priors:
             return x, P, Pi, False
-        if boost > 0.5 or not prior.advance_to(t_s):
+        kept = []
+        for prior in priors:
+            if boost > 0.5 or not prior.advance_to(t_s):
+                continue
+            dx = x - prior.x
+            if float(dx @ np.linalg.solve(P + prior.P, dx)) > self.hold_chi2:
+                continue
+            Pf = split_covariance_intersection(np.stack([x, prior.x]), np.stack([P, prior.P]),
+                                               np.stack([Pi, prior.Pi]))[1]
+            if np.trace(Pf[:3, :3]) <= PRIOR_USEFUL * np.trace(P[:3, :3]):
+                kept.append(prior)
+        if not kept:
             del self._priors[name]
             return x, P, Pi, False
-        dx = x - prior.x
-        if float(dx @ np.linalg.solve(P + prior.P, dx)) > self.hold_chi2:
-            del self._priors[name]
-            return x, P, Pi, False
-        xf, Pf, Pif = split_covariance_intersection(np.stack([x, prior.x]), np.stack([P, prior.P]),
-                                                    np.stack([Pi, prior.Pi]))
-        if np.trace(Pf[:3, :3]) > PRIOR_USEFUL * np.trace(P[:3, :3]):
-            del self._priors[name]
-            return x, P, Pi, False
+        self._priors[name] = kept
+        xf, Pf, Pif = split_covariance_intersection(np.stack([x] + [p.x for p in kept]),
+                                                    np.stack([P] + [p.P for p in kept]),
+                                                    np.stack([Pi] + [p.Pi for p in kept]))
         return xf, Pf, Pif, True
 
     def _local_or_none(self, key):
