@@ -17,8 +17,8 @@ flown on ballistically; when a new local track continues it, it takes the old na
 the old estimate, flown on, is fused in as a prior until the new tracks know more than
 it does: what was measured before the gap is not thrown away. So too when one member
 ends while others go on: its last estimate, flown on, stays in the system track while it
-still adds (hard-salvo seed 2: Japan's track of an SRBM ended 20 s before impact and
-the ROK and USA tracks alone put the impact 4 km east, with 30 times the variance). When two system tracks merge, the older name
+still adds (demo, lofted ICBM: when the USA's track ended the system track fell back on
+Japan's alone, 150 m RMSE over 50 seeds where the oracle had 40-50 m). When two system tracks merge, the older name
 survives and ``renames`` maps the other to it. Every step is computed from the tracks
 in sorted order only, so every node that holds the same reports computes the same
 system tracks with the same names, whatever the order in which the reports arrived.
@@ -292,25 +292,27 @@ class Fusion:
         priors = self._priors.get(name)
         if not priors:
             return x, P, Pi, False
-        kept = []
+        kept, fused = [], None
         for prior in priors:
-            if boost > 0.5 or not prior.advance_to(t_s):
+            if boost > BOOSTING or not prior.advance_to(t_s):
                 continue
             dx = x - prior.x
             if float(dx @ np.linalg.solve(P + prior.P, dx)) > self.hold_chi2:
                 continue
-            Pf = split_covariance_intersection(np.stack([x, prior.x]), np.stack([P, prior.P]),
-                                               np.stack([Pi, prior.Pi]))[1]
-            if np.trace(Pf[:3, :3]) <= PRIOR_USEFUL * np.trace(P[:3, :3]):
+            pair = split_covariance_intersection(np.stack([x, prior.x]), np.stack([P, prior.P]),
+                                                 np.stack([Pi, prior.Pi]))
+            if np.trace(pair[1][:3, :3]) <= PRIOR_USEFUL * np.trace(P[:3, :3]):
                 kept.append(prior)
+                fused = pair
         if not kept:
             del self._priors[name]
             return x, P, Pi, False
         self._priors[name] = kept
-        xf, Pf, Pif = split_covariance_intersection(np.stack([x] + [p.x for p in kept]),
-                                                    np.stack([P] + [p.P for p in kept]),
-                                                    np.stack([Pi] + [p.Pi for p in kept]))
-        return xf, Pf, Pif, True
+        if len(kept) > 1:  # one prior: its pair is the answer already
+            fused = split_covariance_intersection(np.stack([x] + [p.x for p in kept]),
+                                                  np.stack([P] + [p.P for p in kept]),
+                                                  np.stack([Pi] + [p.Pi for p in kept]))
+        return (*fused, True)
 
     def _local_or_none(self, key):
         return self._local.get(key)
