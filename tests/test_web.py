@@ -256,11 +256,14 @@ def test_real_demo_in_a_real_browser(tmp_path):
 
     def look(page):
         page.select_option("#nation", "JPN")
-        head = page.wait_for_selector("circle.head", timeout=30_000)
-        x1 = float(head.get_attribute("cx"))
-        page.wait_for_timeout(1500)
-        x2 = float(page.locator("circle.head").first.get_attribute("cx"))
-        assert x1 != x2, "tracks do not move"
+        page.wait_for_selector("circle.head", timeout=30_000)
+        # Where each track's head is now; then a head of one of those same tracks must move. No
+        # fixed pause: under the full suite's load the nodes can run well below 40x.
+        seen = page.evaluate("Object.fromEntries([...document.querySelectorAll('circle.head')]"
+                             ".map(c => [c.dataset.track, c.getAttribute('cx') + ',' + c.getAttribute('cy')]))")
+        page.wait_for_function("seen => [...document.querySelectorAll('circle.head')].some(c => "
+                               "c.dataset.track in seen && seen[c.dataset.track] !== "
+                               "c.getAttribute('cx') + ',' + c.getAttribute('cy'))", arg=seen, timeout=30_000)
         # Japan's node warns its EEZ of the lofted ICBM (M1, at t = 208 s, once its third stage
         # has burnt out) and of the SRBM (M3). While missiles fly the nodes run slower than 40x
         # (three nodes and the browser on 2 cores): the wait is for the picture, not the clock.
