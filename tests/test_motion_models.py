@@ -39,11 +39,56 @@ def test_boost_thrust_grows_by_the_rocket_equation_and_stays_bounded():
     x_long, P_long = motion.predict(x, P, 600.0, motion.BOOST)
     assert np.all(np.isfinite(x_long)) and np.all(np.isfinite(P_long))
     assert np.linalg.norm(x_long[0, 6:9]) <= motion.THRUST_ACCEL_LIMIT * (1.0 + 1e-6)
-    # The ballistic model has no growth: its a decays.
+    # The ballistic model has no thrust growth: above the air its a decays within seconds.
     decay_b, growth_b = motion.rates(motion.BALLISTIC, 1)
     assert growth_b[0] == 0.0
-    x_b, _ = motion.predict(x, P, 10.0, motion.BALLISTIC)
+    high = x.copy()
+    high[0, :3] *= (np.linalg.norm(x[0, :3]) + 160e3) / np.linalg.norm(x[0, :3])
+    x_b, _ = motion.predict(high, P, 10.0, motion.BALLISTIC)
     assert np.linalg.norm(x_b[0, 6:9]) < 80.0 * 0.01
+
+
+def _reentry_state(altitude_m: float, extra_drag: float, sideways_mps2: float) -> np.ndarray:
+    """A re-entry vehicle falling at 3 km/s, 45 degrees down; a = extra_drag x the nominal drag
+    along the drag, plus a sideways part."""
+    r = frames.geodetic_to_ecef(np.radians(38.0), np.radians(133.0), altitude_m)
+    up = r / np.linalg.norm(r)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    v = 3000.0 * (east - up) / np.sqrt(2.0)
+    x = np.concatenate([r, v, np.zeros(3)])[None]
+    side = np.cross(up, v / 3000.0)
+    x[0, 6:9] = -extra_drag * motion.nominal_drag(x)[0] * v / 3000.0 + sideways_mps2 * side
+    return x
+
+
+def test_ballistic_drag_error_grows_with_the_drag_along_the_velocity_only():
+    """In the air the ballistic model's a is the error of the nominal drag: a wrong 1/beta is a force
+    along the drag that lasts the re-entry. Over 4 s of falling from 50 km its share of the
+    nominal drag stays (forgetting only over DRAG_ERROR_TIME_CONSTANT_S) while the drag itself
+    grows several-fold; a sideways part decays as in vacuum; the process noise that drives it
+    lies along the velocity."""
+    x = _reentry_state(50e3, 0.8, 1.0)
+    decay, growth = motion.rates(motion.BALLISTIC, 1)
+    drag = motion.drag_flags(motion.BALLISTIC, 1)
+    x4 = x
+    for _ in range(8):
+        x4 = motion.propagate_mean(x4, 0.5, decay, growth, drag)
+    assert motion.nominal_drag(x4)[0] > 2.5 * motion.nominal_drag(x)[0]
+    v_hat = x4[0, 3:6] / np.linalg.norm(x4[0, 3:6])
+    along = -x4[0, 6:9] @ v_hat
+    share = along / motion.nominal_drag(x4)[0]
+    assert share == pytest.approx(0.8 * np.exp(-4.0 / motion.DRAG_ERROR_TIME_CONSTANT_S), rel=0.05)
+    sideways = np.linalg.norm(x4[0, 6:9] + along * v_hat)
+    assert sideways < 1.0 * np.exp(-4.0 * decay[0]) * 1.5
+    Q = motion.process_noise(x, 1.0, motion.BALLISTIC)[0, 6:9, 6:9]
+    v_hat0 = x[0, 3:6] / 3000.0
+    across = np.eye(3) - np.outer(v_hat0, v_hat0)
+    assert v_hat0 @ Q @ v_hat0 > 1e3 * np.trace(across @ Q @ across)
+    # Above the air nothing of this: a decays, and the drag flags change nothing.
+    high = _reentry_state(200e3, 0.0, 1.0)
+    np.testing.assert_array_equal(motion.propagate_mean(high, 1.0, decay, growth, drag),
+                                  motion.propagate_mean(high, 1.0, decay, growth))
 
 
 def test_boost_jacobian_matches_finite_differences():

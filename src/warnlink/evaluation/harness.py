@@ -214,7 +214,7 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
 def _transition(x9: np.ndarray, model, dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The trackers' discrete transition and process noise over dt at state x9 for ``model``."""
     decay, growth = motion.rates(model, 1)
-    Ah = motion.jacobian(x9[None], decay, growth)[0] * dt
+    Ah = motion.jacobian(x9[None], decay, growth, motion.drag_flags(model, 1))[0] * dt
     F = np.eye(9) + Ah + 0.5 * Ah @ Ah
     return F, motion.process_noise(x9[None], dt, model)[0]
 

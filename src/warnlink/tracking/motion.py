@@ -6,9 +6,16 @@ that gravity, the Earth's rotation and nominal drag do not explain (thrust while
 motor burns, the drag error of an uncertain ballistic coefficient, a manoeuvre).
 Each model says how ``a`` behaves:
 
-* ``BALLISTIC``: ``a`` decays to zero within seconds (Gauss-Markov, short time
-  constant) and the velocity takes a little white noise, more of it low in the
-  atmosphere where the true ballistic coefficient is not known.
+* ``BALLISTIC``: above the air ``a`` decays to zero within seconds (Gauss-Markov,
+  short time constant). In the air ``a`` is the error of the nominal drag: the true
+  ballistic coefficient is not known, and an error in 1/beta is a force along the drag
+  that lasts the whole re-entry and grows as the drag does (density times speed
+  squared; e-fold in a few seconds low down). So there ``a`` grows with the nominal
+  drag, forgets slowly (DRAG_ERROR_TIME_CONSTANT_S) and is driven to the spread of
+  INV_BETA_RELATIVE_SIGMA times the nominal drag. As white noise on the velocity (as it
+  was) the drag error was forgotten within seconds, and in a steep re-entry with a low
+  ballistic coefficient the boost model, whose ``a`` persists, explained the drag
+  better than the ballistic model did: a falling missile read as burning.
 * ``BOOST``: ``a`` grows as the rocket equation says a motor's thrust acceleration
   does (da/dt = |a| a / c for an exhaust velocity c: the same thrust pushes less and
   less mass), plus white jerk for the turn of the pitch programme and the unknown
@@ -31,7 +38,18 @@ from warnlink.physics.gravity import gravity_gradient_point_mass
 
 NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coefficient
 INV_BETA_RELATIVE_SIGMA = 0.5  # the true coefficient is known to within a factor of two
-DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent
+DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent (thrusting models)
+DRAG_ERROR_TIME_CONSTANT_S = 30.0  # the ballistic model's drag error: a re-entry lasts about this long
+DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is no air: a decays as in vacuum.
+# There the vacuum a has a spread of 1e-3 m/s^2 (BALLISTIC: jerk PSD over twice its decay rate),
+# INV_BETA_RELATIVE_SIGMA of this drag: a enters the air with the spread of a drag error.
+DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
+# The drag error's growth and direction are linearised as given; in the last seconds of a
+# steep re-entry, where the drag changes fastest, that alone left the velocity covariance
+# several times too small (velocity NEES 5-12 on the demo's MRBM over seeds 1-8, 50-180
+# for a coefficient of 4,000 kg/m^2). A small white share of the drag error on the velocity
+# covers it; 0.15 of its spread (0.5 kept the last 20 s too wide, velocity NEES 0.5-1.1).
+DRAG_WHITE_SHARE = 0.15
 
 _OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
 _CENTRIFUGAL = -(_OMEGA_CROSS @ _OMEGA_CROSS)  # d(-w x (w x r))/dr
@@ -46,6 +64,7 @@ class MotionModel:
     jerk_psd: float  # (m/s^3)^2 / Hz driving a
     velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
     exhaust_velocity_mps: float = np.inf  # a grows as |a| a / this (a burning motor); inf: no growth
+    drag_error_in_a: bool = False  # in the air, a is the drag error (see the module docstring)
 
     @property
     def decay_rate(self) -> float:
@@ -61,7 +80,7 @@ class MotionModel:
 # flight of T ~ 300 s. A white noise q grows the same position error over T when
 # q = 3 b^2 T / 4 ~ 6e-7 (m/s^2)^2/Hz; 1e-6 is taken. The drag error is added apart
 # (process_noise), where there is air.
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-6, velocity_psd=1e-6)
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-6, velocity_psd=1e-6, drag_error_in_a=True)
 # A motor at constant mass flow m' and exhaust velocity c pushes a = c m' / m, so
 # da/dt = a^2 / c: a single-stage SRBM's thrust acceleration doubles or triples over its
 # burn (jerk up to 6 m/s^3 at burnout), which a random walk can follow only by lagging
@@ -86,27 +105,76 @@ def rates(models: list[MotionModel] | MotionModel, n: int) -> tuple[np.ndarray, 
     return np.array([m.decay_rate for m in models]), np.array([m.growth_rate for m in models])
 
 
-def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray) -> np.ndarray:
+def drag_flags(models: list[MotionModel] | MotionModel, n: int) -> np.ndarray:
+    """Which states (n,) carry the drag error in ``a`` while in the air."""
+    if isinstance(models, MotionModel):
+        return np.full(n, models.drag_error_in_a)
+    return np.array([m.drag_error_in_a for m in models])
+
+
+def nominal_drag(x: np.ndarray) -> np.ndarray:
+    """Magnitude (n,) of the drag the nominal ballistic coefficient predicts, m/s^2."""
+    return 0.5 * density_fast(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
+
+
+def _dlnrho_dh(h: np.ndarray) -> np.ndarray:
+    """d ln(density)/d altitude (n,), 1/m, from the table (0 where there is no air)."""
+    step = 125.0
+    rho = density_fast(np.stack([h + step, h - step]))
+    ok = (rho > 0.0).all(axis=0)
+    log_rho = np.log(np.where(ok, rho, 1.0))
+    return np.where(ok, (log_rho[0] - log_rho[1]) / (2.0 * step), 0.0)
+
+
+def _a_dynamics(x: np.ndarray, decay: np.ndarray, drag: np.ndarray | None, dv: np.ndarray | None = None) -> np.ndarray:
+    """M (n, 3, 3) in da/dt = M a (thrust growth apart): -decay I; or, for a drag error in the
+    air, along the velocity the nominal drag's relative growth d ln(rho v^2)/dt less
+    1/DRAG_ERROR_TIME_CONSTANT_S, and across it -decay (drag has no sideways part). ``dv``
+    is dv/dt (n, 3), computed when not given."""
+    M = -decay[:, None, None] * np.eye(3)
+    if drag is None or not drag.any():
+        return M
+    in_air = drag & (nominal_drag(x) > DRAG_ERROR_MIN_MPS2)
+    if not in_air.any():
+        return M
+    if dv is None:
+        dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + x[:, 6:9]
+    dlnrho_dh = _dlnrho_dh(fast_altitude(x[:, :3]))
+    r, v = x[:, :3], x[:, 3:6]
+    climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
+    speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
+    growth = np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2, -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
+    along = v[:, :, None] * v[:, None, :] / speed2[:, None, None]
+    rate = growth - 1.0 / DRAG_ERROR_TIME_CONSTANT_S
+    M_air = rate[:, None, None] * along - decay[:, None, None] * (np.eye(3) - along)
+    return np.where(in_air[:, None, None], M_air, M)
+
+
+def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, drag: np.ndarray | None = None) -> np.ndarray:
     a = x[:, 6:9]
     out = np.empty_like(x)
     out[:, :6] = state_derivative(x[:, :6], NOMINAL_INV_BETA)
     out[:, 3:6] += a
     norm = np.linalg.norm(a, axis=1)
-    out[:, 6:9] = a * (growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT) - decay)[:, None]
+    M = _a_dynamics(x, decay, drag, out[:, 3:6])
+    out[:, 6:9] = np.einsum("nij,nj->ni", M, a) + a * (growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT))[:, None]
     return out
 
 
-def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray, growth: np.ndarray | None = None) -> np.ndarray:
-    """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` and ``growth`` (n,) as from :func:`rates`."""
+def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray, growth: np.ndarray | None = None,
+                   drag: np.ndarray | None = None) -> np.ndarray:
+    """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` and ``growth`` (n,) as from :func:`rates`,
+    ``drag`` from :func:`drag_flags`."""
     growth = np.zeros(len(x)) if growth is None else growth
-    k1 = _derivative(x, decay, growth)
-    k2 = _derivative(x + 0.5 * dt * k1, decay, growth)
-    k3 = _derivative(x + 0.5 * dt * k2, decay, growth)
-    k4 = _derivative(x + dt * k3, decay, growth)
+    k1 = _derivative(x, decay, growth, drag)
+    k2 = _derivative(x + 0.5 * dt * k1, decay, growth, drag)
+    k3 = _derivative(x + 0.5 * dt * k2, decay, growth, drag)
+    k4 = _derivative(x + dt * k3, decay, growth, drag)
     return x + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
-def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None) -> np.ndarray:
+def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
+             drag: np.ndarray | None = None) -> np.ndarray:
     """d(dx/dt)/dx (n, 9, 9): point-mass gravity gradient, frame terms, drag, the dynamics of a."""
     n = x.shape[0]
     r, v = x[:, :3], x[:, 3:6]
@@ -116,20 +184,33 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None)
     A[:, 3:6, 0:3] = gravity_gradient_point_mass(r) + _CENTRIFUGAL
     A[:, 3:6, 3:6] = -2.0 * _OMEGA_CROSS
     A[:, 3:6, 6:9] = eye
-    A[:, 6:9, 6:9] = -decay[:, None, None] * eye
+    A[:, 6:9, 6:9] = _a_dynamics(x, decay, drag)  # the drag error's growth and direction taken as given
     if growth is not None and np.any(growth):  # d(s(|a|) a)/da = s I + s'(|a|) a a^T / |a|
         a = x[:, 6:9]
         norm = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
         s = growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT)
         ds = growth * (1.0 - 2.0 * norm / THRUST_ACCEL_LIMIT)
         A[:, 6:9, 6:9] += s[:, None, None] * eye + ds[:, None, None] * a[:, :, None] * a[:, None, :] / norm[:, None, None]
-    # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|); density's
-    # dependence on altitude is left out (it matters only in the last seconds of flight).
-    k = 0.5 * density_fast(fast_altitude(r)) * NOMINAL_INV_BETA
+    # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|), d/dr = drag
+    # (d ln rho / dh) r^T / |r| (the density's gradient, which in the last seconds of a steep
+    # re-entry is most of it). Where ``a`` carries the drag error, the drag those derivatives
+    # scale is the estimated one, the nominal plus a's share along the velocity.
+    h = fast_altitude(r)
+    rho = density_fast(h)
+    k = 0.5 * rho * NOMINAL_INV_BETA
     speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
-    A[:, 3:6, 3:6] -= k[:, None, None] * (
-        speed[:, None, None] * eye + v[:, :, None] * v[:, None, :] / speed[:, None, None]
-    )
+    scale = np.ones(n)
+    if drag is not None and drag.any():
+        nominal = k * speed * speed
+        in_air = drag & (nominal > DRAG_ERROR_MIN_MPS2)
+        extra = -np.sum(x[:, 6:9] * v, axis=1) / speed / np.maximum(nominal, 1e-300)
+        scale = np.where(in_air, 1.0 + np.clip(extra, -0.9, 9.0), 1.0)
+    ks = (k * scale)[:, None, None]
+    A[:, 3:6, 3:6] -= ks * (speed[:, None, None] * eye + v[:, :, None] * v[:, None, :] / speed[:, None, None])
+    if rho.any():
+        drag_vec = -(k * scale * speed)[:, None] * v
+        r_hat = r / np.linalg.norm(r, axis=1)[:, None]
+        A[:, 3:6, 0:3] += _dlnrho_dh(h)[:, None, None] * drag_vec[:, :, None] * r_hat[:, None, :]
     return A
 
 
@@ -138,28 +219,42 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
 
     White jerk on ``a`` enters r, v, a as the integrated-random-walk blocks
     [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
-    white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. The velocity noise grows
-    with the drag the nominal ballistic coefficient predicts, because the true coefficient
-    is uncertain by INV_BETA_RELATIVE_SIGMA.
+    white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. The drag the nominal
+    ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: that drives the
+    ballistic model's ``a`` along the velocity in the air, and the other models' velocity.
     """
     n = x.shape[0]
     if isinstance(models, MotionModel):
         models = [models] * n
     jerk = np.array([m.jerk_psd for m in models])
     vel = np.array([m.velocity_psd for m in models])
-    drag = 0.5 * density_fast(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
-    # A drag error of sigma persisting tau seconds acts like white noise of PSD 2 sigma^2 tau.
-    vel = vel + 2.0 * DRAG_ERROR_CORRELATION_S * (INV_BETA_RELATIVE_SIGMA * drag) ** 2
+    drag = nominal_drag(x)
+    in_a = drag_flags(models, n) & (drag > DRAG_ERROR_MIN_MPS2)
+    sigma = INV_BETA_RELATIVE_SIGMA * drag
+    # Where a is the drag error it is driven to its spread sigma along the velocity (a
+    # Gauss-Markov process of time constant tau has PSD 2 sigma^2 / tau): drag has no
+    # sideways part. Elsewhere a drag error of sigma persisting DRAG_ERROR_CORRELATION_S
+    # acts like white noise on the velocity of PSD 2 sigma^2 tau.
+    along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S, 0.0)
+    vel = vel + np.where(in_a, DRAG_WHITE_SHARE**2, 1.0) * 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2
+    Q = np.einsum("nik,jl->nijkl", _blocks(jerk, vel, dt), np.eye(3))  # the same block on each axis
+    if in_a.any():
+        v_hat = x[:, 3:6] / np.maximum(np.linalg.norm(x[:, 3:6], axis=1), 1e-3)[:, None]
+        Q = Q + np.einsum("nik,nj,nl->nijkl", _blocks(along, np.zeros(n), dt), v_hat, v_hat)
+    return Q.reshape(n, 9, 9)  # Q[3i + j, 3k + l] = block[i, k] * axes[j, l]
+
+
+def _blocks(jerk: np.ndarray, vel: np.ndarray, dt: float) -> np.ndarray:
+    """Per-axis (r, v, a) noise blocks (n, 3, 3) of white jerk and white acceleration PSDs (n,)."""
     d2, d3, d4, d5 = dt**2, dt**3, dt**4, dt**5
-    blocks = np.zeros((n, 3, 3))
+    blocks = np.zeros((len(jerk), 3, 3))
     blocks[:, 0, 0] = jerk * d5 / 20.0 + vel * d3 / 3.0
     blocks[:, 0, 1] = blocks[:, 1, 0] = jerk * d4 / 8.0 + vel * d2 / 2.0
     blocks[:, 0, 2] = blocks[:, 2, 0] = jerk * d3 / 6.0
     blocks[:, 1, 1] = jerk * d3 / 3.0 + vel * dt
     blocks[:, 1, 2] = blocks[:, 2, 1] = jerk * d2 / 2.0
     blocks[:, 2, 2] = jerk * dt
-    # The same block on each axis: Q[3i + j, 3k + j] = blocks[i, k].
-    return np.einsum("nik,jl->nijkl", blocks, np.eye(3)).reshape(n, 9, 9)
+    return blocks
 
 
 def predict(x: np.ndarray, P: np.ndarray, dt: float, models: list[MotionModel] | MotionModel) -> tuple[np.ndarray, np.ndarray]:
@@ -184,14 +279,15 @@ def predict_split(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: fl
     if isinstance(models, MotionModel):
         models = [models] * n
     decay, growth = rates(models, n)
+    drag = drag_flags(models, n)
     steps = max(1, int(np.ceil(abs(dt) / 2.0)))
     h = dt / steps
     eye = np.eye(9)
     for _ in range(steps):
-        Ah = jacobian(x, decay, growth) * h
+        Ah = jacobian(x, decay, growth, drag) * h
         F = eye + Ah + 0.5 * Ah @ Ah
         Ft = np.swapaxes(F, 1, 2)
-        x = propagate_mean(x, h, decay, growth)
+        x = propagate_mean(x, h, decay, growth, drag)
         P = F @ P @ Ft + process_noise(x, abs(h), models)
         if P_ind is not None:
             P_ind = F @ P_ind @ Ft
