@@ -15,7 +15,8 @@ def align(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray, boost_probability: 
     """States (n, 6) and covariances moved forward by dt (n,) seconds (J2, Earth rotation, drag).
 
     A boosting track keeps its released thrust acceleration over the gap, with the
-    boost model's process noise; a ballistic one has none. Tracks with the same gap
+    boost model's process noise; a ballistic one, in the air, its released drag error
+    (:func:`warnlink.tracking.motion.ballistic_state9`). Tracks with the same gap
     are predicted together. ``Pi6``, the covariances' independent parts (see
     :mod:`warnlink.fusion.ci`), take the transition only; with it, returns (x, P, Pi).
     """
@@ -29,10 +30,13 @@ def align(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray, boost_probability: 
             idx = np.nonzero((dt == gap) & (boosting == flag))[0]
             if not len(idx):
                 continue
-            x = np.zeros((len(idx), 9))
-            P = np.zeros((len(idx), 9, 9))
-            x[:, :6] = x6[idx]
-            P[:, :6, :6] = P6[idx]
+            if flag:
+                x = np.zeros((len(idx), 9))
+                P = np.zeros((len(idx), 9, 9))
+                x[:, :6] = x6[idx]
+                P[:, :6, :6] = P6[idx]
+            else:  # in the air, the released drag error with the spread of one
+                x, P = motion.ballistic_state9(x6[idx], P6[idx], accel[idx])
             Pi = None
             if Pi6 is not None:
                 Pi = np.zeros((len(idx), 9, 9))

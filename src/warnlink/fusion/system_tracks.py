@@ -52,30 +52,32 @@ PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance 
 
 @dataclass
 class _Lost:
-    """A system track no nation reports any more, flown on ballistically to be found again."""
+    """An estimate no track reports any more (a lost system track, a member that ended),
+    flown on ballistically: to find the track again, or as a prior."""
 
     lost_t_s: float
     x: np.ndarray
     P: np.ndarray
     Pi: np.ndarray
     members: tuple = ()  # the local tracks it was made of
+    accel: np.ndarray | None = None  # its drag error, if known
     t_s: float = -1.0
     landed: bool = False
 
     def __post_init__(self) -> None:
         self.t_s = self.lost_t_s
+        # Flown in 9-D, so that a drag error (a, in the air) persists between steps.
+        x9, P9 = motion.ballistic_state9(self.x[None], self.P[None], None if self.accel is None else self.accel[None])
+        self._x9, self._P9 = x9, P9
+        self._Pi9 = np.zeros((1, 9, 9))
+        self._Pi9[0, :6, :6] = self.Pi
 
     def advance_to(self, t_s: float) -> bool:
         """Fly the state on to ``t_s`` (forward only); False once it has come down."""
         if t_s > self.t_s and not self.landed:
-            x9 = np.zeros((1, 9))
-            x9[0, :6] = self.x
-            P9 = np.zeros((1, 9, 9))
-            P9[0, :6, :6] = self.P
-            Pi9 = np.zeros((1, 9, 9))
-            Pi9[0, :6, :6] = self.Pi
-            xp, Pp, Pip = motion.predict_split(x9, P9, Pi9, t_s - self.t_s, motion.BALLISTIC)
-            self.x, self.P, self.Pi, self.t_s = xp[0, :6], Pp[0, :6, :6], Pip[0, :6, :6], t_s
+            self._x9, self._P9, self._Pi9 = motion.predict_split(self._x9, self._P9, self._Pi9, t_s - self.t_s,
+                                                                 motion.BALLISTIC)
+            self.x, self.P, self.Pi, self.t_s = self._x9[0, :6], self._P9[0, :6, :6], self._Pi9[0, :6, :6], t_s
             self.landed = bool(fast_altitude(self.x[None, :3])[0] < 0.0)
         return not self.landed
 
@@ -278,7 +280,7 @@ class Fusion:
         if widen is not None:
             P[:3, :3] += widen
         Pi = trk.Pi if trk.Pi is not None else np.zeros((6, 6))
-        self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,)))
+        self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,), trk.accel.copy()))
 
     def _with_prior(self, name: str, x, P, Pi, boost: float, t_s: float):
         """The group's estimate with what has left it fused in (a pre-gap estimate, a member

@@ -297,15 +297,27 @@ def predict_split(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: fl
     return x, P, P_ind
 
 
-def predict_kinematic(x6: np.ndarray, P6: np.ndarray, dt: float, model: MotionModel = BALLISTIC) -> tuple[np.ndarray, np.ndarray]:
-    """Prediction of 6-D position/velocity states (n, 6) and covariances (n, 6, 6).
+def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """9-D ballistic states (n, 9) and covariances (n, 9, 9) of 6-D ones shared without ``a``'s covariance.
 
-    For states shared between nations, which carry no acceleration: the 9-D model with
-    ``a`` = 0 and known to be 0.
+    Above the air ``a`` is 0 and known to be (the ballistic model's own noise takes it to
+    its small vacuum spread within seconds). In the air ``a`` is the drag error: its mean
+    is the released ``accel`` along the velocity (0 if withheld), its covariance the prior
+    spread of a drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag,
+    since the sender's own, smaller one is not shared. Set to 0 instead, a state flown on
+    in the air kept a drag error of 0 and was too sure of itself.
     """
     n = x6.shape[0]
     x = np.concatenate([x6, np.zeros((n, 3))], axis=1)
     P = np.zeros((n, 9, 9))
     P[:, :6, :6] = P6
-    x, P = predict(x, P, dt, model)
-    return x[:, :6], P[:, :6, :6]
+    drag = nominal_drag(x6)
+    in_air = drag > DRAG_ERROR_MIN_MPS2
+    if in_air.any():
+        v_hat = x6[:, 3:6] / np.maximum(np.linalg.norm(x6[:, 3:6], axis=1), 1e-3)[:, None]
+        if accel is not None:
+            along = np.sum(accel * v_hat, axis=1)
+            x[:, 6:9] = np.where(in_air[:, None], along[:, None] * v_hat, 0.0)
+        spread = np.where(in_air, INV_BETA_RELATIVE_SIGMA * drag, 0.0)
+        P[:, 6:9, 6:9] = spread[:, None, None] ** 2 * v_hat[:, :, None] * v_hat[:, None, :]
+    return x, P
