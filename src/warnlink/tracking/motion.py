@@ -126,16 +126,23 @@ def _dlnrho_dh(h: np.ndarray) -> np.ndarray:
     return np.where(ok, (log_rho[0] - log_rho[1]) / (2.0 * step), 0.0)
 
 
-def _a_dynamics(x: np.ndarray, decay: np.ndarray, drag: np.ndarray | None, dv: np.ndarray | None = None) -> np.ndarray:
-    """M (n, 3, 3) in da/dt = M a (thrust growth apart): -decay I; or, for a drag error in the
-    air, along the velocity the nominal drag's relative growth d ln(rho v^2)/dt less
-    1/DRAG_ERROR_TIME_CONSTANT_S, and across it -decay (drag has no sideways part). ``dv``
-    is dv/dt (n, 3), computed when not given."""
-    M = -decay[:, None, None] * np.eye(3)
+def _in_air(x: np.ndarray, drag: np.ndarray | None) -> np.ndarray | None:
+    """Which states (n,) carry a drag error now: flagged (:func:`drag_flags`) and in the air.
+    None if none does, the common case in midcourse, which then costs no density lookup more."""
     if drag is None or not drag.any():
-        return M
-    in_air = drag & (nominal_drag(x) > DRAG_ERROR_MIN_MPS2)
-    if not in_air.any():
+        return None
+    in_air = np.zeros(len(x), bool)
+    in_air[drag] = nominal_drag(x[drag]) > DRAG_ERROR_MIN_MPS2
+    return in_air if in_air.any() else None
+
+
+def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv: np.ndarray | None = None) -> np.ndarray:
+    """M (n, 3, 3) in da/dt = M a (thrust growth apart): -decay I; or, for a drag error in the
+    air (``in_air`` from :func:`_in_air`), along the velocity the nominal drag's relative
+    growth d ln(rho v^2)/dt less 1/DRAG_ERROR_TIME_CONSTANT_S, and across it -decay (drag
+    has no sideways part). ``dv`` is dv/dt (n, 3), computed when not given."""
+    M = -decay[:, None, None] * np.eye(3)
+    if in_air is None:
         return M
     if dv is None:
         dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + x[:, 6:9]
@@ -150,13 +157,13 @@ def _a_dynamics(x: np.ndarray, decay: np.ndarray, drag: np.ndarray | None, dv: n
     return np.where(in_air[:, None, None], M_air, M)
 
 
-def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, drag: np.ndarray | None = None) -> np.ndarray:
+def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, in_air: np.ndarray | None = None) -> np.ndarray:
     a = x[:, 6:9]
     out = np.empty_like(x)
     out[:, :6] = state_derivative(x[:, :6], NOMINAL_INV_BETA)
     out[:, 3:6] += a
     norm = np.linalg.norm(a, axis=1)
-    M = _a_dynamics(x, decay, drag, out[:, 3:6])
+    M = _a_dynamics(x, decay, in_air, out[:, 3:6])
     out[:, 6:9] = np.einsum("nij,nj->ni", M, a) + a * (growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT))[:, None]
     return out
 
@@ -164,12 +171,13 @@ def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, drag: np.n
 def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray, growth: np.ndarray | None = None,
                    drag: np.ndarray | None = None) -> np.ndarray:
     """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` and ``growth`` (n,) as from :func:`rates`,
-    ``drag`` from :func:`drag_flags`."""
+    ``drag`` from :func:`drag_flags` (which states are in the air is judged at the step's start)."""
     growth = np.zeros(len(x)) if growth is None else growth
-    k1 = _derivative(x, decay, growth, drag)
-    k2 = _derivative(x + 0.5 * dt * k1, decay, growth, drag)
-    k3 = _derivative(x + 0.5 * dt * k2, decay, growth, drag)
-    k4 = _derivative(x + dt * k3, decay, growth, drag)
+    in_air = _in_air(x, drag)
+    k1 = _derivative(x, decay, growth, in_air)
+    k2 = _derivative(x + 0.5 * dt * k1, decay, growth, in_air)
+    k3 = _derivative(x + 0.5 * dt * k2, decay, growth, in_air)
+    k4 = _derivative(x + dt * k3, decay, growth, in_air)
     return x + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
@@ -184,33 +192,36 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
     A[:, 3:6, 0:3] = gravity_gradient_point_mass(r) + _CENTRIFUGAL
     A[:, 3:6, 3:6] = -2.0 * _OMEGA_CROSS
     A[:, 3:6, 6:9] = eye
-    A[:, 6:9, 6:9] = _a_dynamics(x, decay, drag)  # the drag error's growth and direction taken as given
+    # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|), d/dr = drag
+    # (d ln rho / dh) r^T / |r| (the density's gradient, which in the last seconds of a steep
+    # re-entry is most of it; left out where the drag is not felt, as in midcourse). Where
+    # ``a`` carries the drag error, the drag those derivatives scale is the estimated one,
+    # the nominal plus a's share along the velocity.
+    h = fast_altitude(r)
+    k = 0.5 * density_fast(h) * NOMINAL_INV_BETA
+    speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
+    nominal = k * speed * speed
+    felt = nominal > DRAG_ERROR_MIN_MPS2
+    in_air = None
+    if drag is not None and (drag & felt).any():
+        in_air = drag & felt
+    A[:, 6:9, 6:9] = _a_dynamics(x, decay, in_air)  # the drag error's growth and direction taken as given
     if growth is not None and np.any(growth):  # d(s(|a|) a)/da = s I + s'(|a|) a a^T / |a|
         a = x[:, 6:9]
         norm = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
         s = growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT)
         ds = growth * (1.0 - 2.0 * norm / THRUST_ACCEL_LIMIT)
         A[:, 6:9, 6:9] += s[:, None, None] * eye + ds[:, None, None] * a[:, :, None] * a[:, None, :] / norm[:, None, None]
-    # Drag -k |v| v with k = rho / (2 beta): d/dv = -k (|v| I + v v^T / |v|), d/dr = drag
-    # (d ln rho / dh) r^T / |r| (the density's gradient, which in the last seconds of a steep
-    # re-entry is most of it). Where ``a`` carries the drag error, the drag those derivatives
-    # scale is the estimated one, the nominal plus a's share along the velocity.
-    h = fast_altitude(r)
-    rho = density_fast(h)
-    k = 0.5 * rho * NOMINAL_INV_BETA
-    speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
     scale = np.ones(n)
-    if drag is not None and drag.any():
-        nominal = k * speed * speed
-        in_air = drag & (nominal > DRAG_ERROR_MIN_MPS2)
+    if in_air is not None:
         extra = -np.sum(x[:, 6:9] * v, axis=1) / speed / np.maximum(nominal, 1e-300)
         scale = np.where(in_air, 1.0 + np.clip(extra, -0.9, 9.0), 1.0)
     ks = (k * scale)[:, None, None]
     A[:, 3:6, 3:6] -= ks * (speed[:, None, None] * eye + v[:, :, None] * v[:, None, :] / speed[:, None, None])
-    if rho.any():
-        drag_vec = -(k * scale * speed)[:, None] * v
-        r_hat = r / np.linalg.norm(r, axis=1)[:, None]
-        A[:, 3:6, 0:3] += _dlnrho_dh(h)[:, None, None] * drag_vec[:, :, None] * r_hat[:, None, :]
+    if felt.any():
+        drag_vec = -(k * scale * speed)[felt, None] * v[felt]
+        r_hat = r[felt] / np.linalg.norm(r[felt], axis=1)[:, None]
+        A[felt, 3:6, 0:3] += _dlnrho_dh(h[felt])[:, None, None] * drag_vec[:, :, None] * r_hat[:, None, :]
     return A
 
 
