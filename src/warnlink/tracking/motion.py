@@ -144,17 +144,18 @@ def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv:
     M = -decay[:, None, None] * np.eye(3)
     if in_air is None:
         return M
-    if dv is None:
-        dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + x[:, 6:9]
-    dlnrho_dh = _dlnrho_dh(fast_altitude(x[:, :3]))
-    r, v = x[:, :3], x[:, 3:6]
+    i = np.nonzero(in_air)[0]  # only those rows: in a raid most tracks are in midcourse
+    xi, di = x[i], decay[i]
+    dv = state_derivative(xi[:, :6], NOMINAL_INV_BETA)[:, 3:6] + xi[:, 6:9] if dv is None else dv[i]
+    r, v = xi[:, :3], xi[:, 3:6]
     climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
     speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
-    growth = np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2, -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
+    growth = np.clip(_dlnrho_dh(fast_altitude(r)) * climb + 2.0 * np.sum(v * dv, axis=1) / speed2,
+                     -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
     along = v[:, :, None] * v[:, None, :] / speed2[:, None, None]
     rate = growth - 1.0 / DRAG_ERROR_TIME_CONSTANT_S
-    M_air = rate[:, None, None] * along - decay[:, None, None] * (np.eye(3) - along)
-    return np.where(in_air[:, None, None], M_air, M)
+    M[i] = rate[:, None, None] * along - di[:, None, None] * (np.eye(3) - along)
+    return M
 
 
 def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, in_air: np.ndarray | None = None) -> np.ndarray:
@@ -163,8 +164,12 @@ def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, in_air: np
     out[:, :6] = state_derivative(x[:, :6], NOMINAL_INV_BETA)
     out[:, 3:6] += a
     norm = np.linalg.norm(a, axis=1)
-    M = _a_dynamics(x, decay, in_air, out[:, 3:6])
-    out[:, 6:9] = np.einsum("nij,nj->ni", M, a) + a * (growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT))[:, None]
+    thrust = growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT)
+    if in_air is None:  # a decays (or grows as thrust) alike on every axis
+        out[:, 6:9] = a * (thrust - decay)[:, None]
+    else:
+        M = _a_dynamics(x, decay, in_air, out[:, 3:6])
+        out[:, 6:9] = np.einsum("nij,nj->ni", M, a) + a * thrust[:, None]
     return out
 
 
