@@ -30,20 +30,12 @@ def align(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray, boost_probability: 
             idx = np.nonzero((dt == gap) & (boosting == flag))[0]
             if not len(idx):
                 continue
-            if flag:
-                x = np.zeros((len(idx), 9))
-                P = np.zeros((len(idx), 9, 9))
-                x[:, :6] = x6[idx]
-                P[:, :6, :6] = P6[idx]
+            if flag:  # the thrust held over the gap is a guess any partner could share
+                x = np.concatenate([x6[idx], accel[idx]], axis=1)
+                P = motion.covariance9(P6[idx], np.eye(3) * THRUST_SIGMA_MPS2**2)
             else:  # in the air, the released drag error with the spread of one
                 x, P = motion.ballistic_state9(x6[idx], P6[idx], accel[idx])
-            Pi = None
-            if Pi6 is not None:
-                Pi = np.zeros((len(idx), 9, 9))
-                Pi[:, :6, :6] = Pi6[idx]
-            if flag:  # the thrust held over the gap is a guess any partner could share
-                x[:, 6:9] = accel[idx]
-                P[:, 6:9, 6:9] = np.eye(3) * THRUST_SIGMA_MPS2**2
+            Pi = None if Pi6 is None else motion.covariance9(Pi6[idx])
             xp, Pp, Pip = motion.predict_split(x, P, Pi, float(gap), model)
             out_x[idx], out_P[idx] = xp[:, :6], Pp[:, :6, :6]
             if Pip is not None:

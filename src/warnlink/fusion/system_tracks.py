@@ -67,10 +67,9 @@ class _Lost:
     def __post_init__(self) -> None:
         self.t_s = self.lost_t_s
         # Flown in 9-D, so that a drag error (a, in the air) persists between steps.
-        x9, P9 = motion.ballistic_state9(self.x[None], self.P[None], None if self.accel is None else self.accel[None])
-        self._x9, self._P9 = x9, P9
-        self._Pi9 = np.zeros((1, 9, 9))
-        self._Pi9[0, :6, :6] = self.Pi
+        self._x9, self._P9 = motion.ballistic_state9(self.x[None], self.P[None],
+                                                     None if self.accel is None else self.accel[None])
+        self._Pi9 = motion.covariance9(self.Pi[None])
 
     def advance_to(self, t_s: float) -> bool:
         """Fly the state on to ``t_s`` (forward only); False once it has come down."""

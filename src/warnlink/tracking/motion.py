@@ -136,11 +136,13 @@ def _in_air(x: np.ndarray, drag: np.ndarray | None) -> np.ndarray | None:
     return in_air if in_air.any() else None
 
 
-def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv: np.ndarray | None = None) -> np.ndarray:
+def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv: np.ndarray | None = None,
+                dlnrho_dh: np.ndarray | None = None) -> np.ndarray:
     """M (n, 3, 3) in da/dt = M a (thrust growth apart): -decay I; or, for a drag error in the
     air (``in_air`` from :func:`_in_air`), along the velocity the nominal drag's relative
     growth d ln(rho v^2)/dt less 1/DRAG_ERROR_TIME_CONSTANT_S, and across it -decay (drag
-    has no sideways part). ``dv`` is dv/dt (n, 3), computed when not given."""
+    has no sideways part). ``dv`` is dv/dt (n, 3) and ``dlnrho_dh`` (n,) as from
+    :func:`_dlnrho_dh`, each computed when not given."""
     M = -decay[:, None, None] * np.eye(3)
     if in_air is None:
         return M
@@ -150,7 +152,8 @@ def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv:
     r, v = xi[:, :3], xi[:, 3:6]
     climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
     speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
-    growth = np.clip(_dlnrho_dh(fast_altitude(r)) * climb + 2.0 * np.sum(v * dv, axis=1) / speed2,
+    dlnrho_dh = _dlnrho_dh(fast_altitude(r)) if dlnrho_dh is None else dlnrho_dh[i]
+    growth = np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2,
                      -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
     along = v[:, :, None] * v[:, None, :] / speed2[:, None, None]
     rate = growth - 1.0 / DRAG_ERROR_TIME_CONSTANT_S
@@ -207,10 +210,14 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
     speed = np.maximum(np.linalg.norm(v, axis=1), 1e-3)
     nominal = k * speed * speed
     felt = nominal > DRAG_ERROR_MIN_MPS2
+    dlnrho_dh = np.zeros(n)
+    if felt.any():
+        dlnrho_dh[felt] = _dlnrho_dh(h[felt])
     in_air = None
     if drag is not None and (drag & felt).any():
         in_air = drag & felt
-    A[:, 6:9, 6:9] = _a_dynamics(x, decay, in_air)  # the drag error's growth and direction taken as given
+    # The drag error's growth and direction taken as given.
+    A[:, 6:9, 6:9] = _a_dynamics(x, decay, in_air, dlnrho_dh=dlnrho_dh)
     if growth is not None and np.any(growth):  # d(s(|a|) a)/da = s I + s'(|a|) a a^T / |a|
         a = x[:, 6:9]
         norm = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
@@ -226,7 +233,7 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
     if felt.any():
         drag_vec = -(k * scale * speed)[felt, None] * v[felt]
         r_hat = r[felt] / np.linalg.norm(r[felt], axis=1)[:, None]
-        A[felt, 3:6, 0:3] += _dlnrho_dh(h[felt])[:, None, None] * drag_vec[:, :, None] * r_hat[:, None, :]
+        A[felt, 3:6, 0:3] += dlnrho_dh[felt, None, None] * drag_vec[:, :, None] * r_hat[:, None, :]
     return A
 
 
@@ -313,6 +320,16 @@ def predict_split(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: fl
     return x, P, P_ind
 
 
+def covariance9(P6: np.ndarray, P_aa: np.ndarray | None = None) -> np.ndarray:
+    """9-D covariances (n, 9, 9) of 6-D ones (n, 6, 6), ``a`` uncorrelated with them: its
+    covariance ``P_aa`` (3, 3) or (n, 3, 3), 0 if not given."""
+    P = np.zeros((len(P6), 9, 9))
+    P[:, :6, :6] = P6
+    if P_aa is not None:
+        P[:, 6:9, 6:9] = P_aa
+    return P
+
+
 def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """9-D ballistic states (n, 9) and covariances (n, 9, 9) of 6-D ones shared without ``a``'s covariance.
 
@@ -323,10 +340,8 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
     since the sender's own, smaller one is not shared. Set to 0 instead, a state flown on
     in the air kept a drag error of 0 and was too sure of itself.
     """
-    n = x6.shape[0]
-    x = np.concatenate([x6, np.zeros((n, 3))], axis=1)
-    P = np.zeros((n, 9, 9))
-    P[:, :6, :6] = P6
+    x = np.concatenate([x6, np.zeros((len(x6), 3))], axis=1)
+    P = covariance9(P6)
     drag = nominal_drag(x6)
     in_air = drag > DRAG_ERROR_MIN_MPS2
     if in_air.any():
