@@ -387,7 +387,8 @@ def test_a_partner_track_in_reentry_is_aligned_with_its_drag_error():
     """A re-entry vehicle with a third of the nominal ballistic coefficient at 6 km, 2 s between its
     report and the fusion: aligned with the drag error it released (40 m/s^2), the state lands 1.5 m
     from the truth; with that error withheld, 74 m off, and the prior spread of a drag error covers
-    the miss (NEES 10.2). With ``a`` taken as 0 and known, as before, the NEES was 73."""
+    the miss (NEES 10.2). With ``a`` taken as 0 and known, as before, the NEES was 73. Released with
+    its covariance, the sender's own uncertainty of the drag error replaces the prior spread."""
     from warnlink.fusion.align import align
     from warnlink.physics.dynamics import state_derivative
     from warnlink.tracking.motion import NOMINAL_INV_BETA
@@ -405,11 +406,21 @@ def test_a_partner_track_in_reentry_is_aligned_with_its_drag_error():
     assert np.dot(drag_error, v_hat) < -20.0  # tens of m/s^2 more drag than the nominal coefficient says
     P6 = np.diag([25.0] * 3 + [1.0] * 3)
     truth = np.concatenate(tr.state(t + gap))
-    nees = {}
-    for name, accel in (("released", drag_error), ("withheld", np.zeros(3))):
-        x, P = align(x6[None], P6[None], accel[None], np.array([0.0]), np.array([gap]))
+    rows = np.zeros((3, 9))
+    rows[:, 6:9] = np.eye(3) * 2.0**2  # the sender knows its drag error to 2 m/s^2
+    nees, spread = {}, {}
+    for name, accel, accel_rows in (("released", drag_error, None), ("withheld", np.zeros(3), None),
+                                    ("with its covariance", drag_error, rows)):
+        x, P = align(x6[None], P6[None], accel[None], np.array([0.0]), np.array([gap]),
+                     accel_rows=None if accel_rows is None else accel_rows[None])
         e = x[0, :3] - truth[:3]
         nees[name] = float(e @ np.linalg.solve(P[0, :3, :3], e))
-        if name == "released":
+        spread[name] = float(np.sqrt(v_hat @ P[0, :3, :3] @ v_hat))
+        if name != "withheld":
             assert np.linalg.norm(e) < 5.0, e
     assert nees["withheld"] < 11.3, nees  # chi-square 3 dof, 99%
+    # The sender's own covariance of its drag error, not the prior spread: 2 m/s^2 over 2 s adds
+    # 4 m along the path (9 m in all), where the prior spread (half the ~20 m/s^2 nominal drag)
+    # adds 20 m (23 m in all).
+    assert spread["with its covariance"] < 10.0 < 20.0 < spread["released"], spread
+    assert nees["with its covariance"] < 11.3, nees

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import msgspec
+import numpy as np
 import pytest
 
 from warnlink.messages import (
@@ -120,3 +121,43 @@ def test_non_finite_position_rejected():
     raw["satellite_ecef_m"] = [float("inf"), float("-inf"), 0.0]
     with pytest.raises(MessageError, match="satellite_ecef_m must be finite"):
         decode_sensor_report(msgspec.msgpack.encode(raw))
+
+
+def _track_report(**overrides):
+    from warnlink.messages import TrackReport, pack_covariance
+
+    fields = dict(origin="JPN", track_id="JPN-T1", time_ns=1_702_859_041_000_000_000,
+                  state_ecef=[-3.1e6, 4.0e6, 3.9e6, 1.0, 2.0, 3.0], covariance=pack_covariance(np.eye(6)),
+                  boost_probability=0.1, initiated_ns=1_702_859_040_000_000_000, updates=12)
+    fields.update(overrides)
+    return TrackReport(**fields)
+
+
+def test_track_report_carries_the_acceleration_rows_of_its_covariance():
+    from warnlink.messages import decode_wire, pack_accel_covariance, unpack_accel_rows
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(9, 9))
+    P9 = A @ A.T
+    sent = _track_report(accel_ecef=[0.5, -0.2, 9.0], accel_covariance=pack_accel_covariance(P9))
+    got = decode_wire(encode(sent))
+    assert got == sent
+    np.testing.assert_allclose(unpack_accel_rows(got.accel_covariance), P9[6:9])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"accel_ecef": [0.0, 0.0, 1.0], "accel_covariance": [1.0] * 21}, "accel_covariance needs 24 values"),
+        ({"accel_covariance": [1.0] * 24}, "accel_covariance needs 24 values and accel_ecef"),
+        ({"accel_ecef": [0.0, 0.0, 1.0], "accel_covariance": [1.0] * 23 + [float("nan")]},
+         "accel_covariance must be finite"),
+    ],
+)
+def test_invalid_acceleration_covariance_named(change, message):
+    from warnlink.messages import decode_wire
+
+    raw = msgspec.msgpack.decode(encode(_track_report()))
+    raw.update(change)
+    with pytest.raises(MessageError, match=message):
+        decode_wire(msgspec.msgpack.encode(raw))

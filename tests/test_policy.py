@@ -25,7 +25,8 @@ NOW = 1_700_000_000 * 10**9
 def _track(sensors=("USA-SHIP1",)):
     return TrackReport(origin="USA", track_id="USA-T1", time_ns=NOW, state_ecef=[-3123456.0, 4012345.0, 3987654.0, 1, 2, 3],
                        covariance=pack_covariance(np.eye(6) * 100.0), boost_probability=0.0, initiated_ns=NOW,
-                       updates=9, accel_ecef=[0.1, 0.2, 0.3], sensors=list(sensors))
+                       updates=9, accel_ecef=[0.1, 0.2, 0.3], accel_covariance=[0.0] * 18 + [1.0, 0, 0, 1.0, 0, 1.0],
+                       sensors=list(sensors))
 
 
 def test_rules():
@@ -36,7 +37,7 @@ def test_rules():
     assert apply_release(PartnerRelease(only_threatening=True), t, True) == t
     assert apply_release(PartnerRelease(sensors=["OTHER"]), t, False) is None
     coarse = apply_release(PartnerRelease(withhold=["sensors", "accel_ecef"], position_precision_m=10000), t, False)
-    assert coarse.sensors == [] and coarse.accel_ecef == []
+    assert coarse.sensors == [] and coarse.accel_ecef == [] and coarse.accel_covariance == []
     assert coarse.state_ecef[:3] == [-3120000.0, 4010000.0, 3990000.0] and coarse.state_ecef[3:] == [1, 2, 3]
     P = unpack_covariance(coarse.covariance)
     assert P[0, 0] == pytest.approx(100.0 + 1e8 / 12)

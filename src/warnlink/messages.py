@@ -147,6 +147,9 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
     initiated_ns: TimeNs  # when the track was confirmed: orders tracks for system track numbers
     updates: Annotated[int, Meta(ge=0)]  # measurements behind the track so far
     accel_ecef: list[float] = []  # 3: thrust or unmodelled acceleration (m/s^2), if released
+    # 24, optional: accel_ecef's rows of the 9x9 covariance (SI): its covariance with state_ecef
+    # (3x6, row by row), then its own 3x3 (upper triangle); empty: not released.
+    accel_covariance: list[float] = []
     sensors: list[str] = []  # contributing sensor ids; empty where the release policy withholds them
     status: str = "active"  # "active" | "dropped"
     source_wall_ns: int = 0  # wall clock when the newest sensor report behind it entered the origin node
@@ -157,6 +160,10 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
             raise ValueError("state_ecef needs 6 values and covariance 21")
         if self.accel_ecef and len(self.accel_ecef) != 3:
             raise ValueError("accel_ecef needs 3 values")
+        if self.accel_covariance:
+            if not self.accel_ecef or len(self.accel_covariance) != 24:
+                raise ValueError("accel_covariance needs 24 values and accel_ecef (or neither)")
+            _check_finite("accel_covariance", self.accel_covariance)
         _check_finite("state_ecef", self.state_ecef)
         _check_finite("covariance", self.covariance)
         if self.covariance_independent:
@@ -244,3 +251,20 @@ def unpack_covariance(values) -> np.ndarray:
     P = np.zeros((6, 6))
     P[np.triu_indices(6)] = values
     return P + np.triu(P, 1).T
+
+
+def pack_accel_covariance(P9) -> list[float]:
+    """The acceleration's rows (24 floats) of a 9x9 covariance: by the state (3x6), then its own upper triangle."""
+    P9 = np.asarray(P9, float)
+    return P9[6:9, :6].ravel().tolist() + P9[6:9, 6:9][np.triu_indices(3)].tolist()
+
+
+def unpack_accel_rows(values) -> np.ndarray:
+    """The acceleration's rows (3, 9) of a 9x9 covariance from :func:`pack_accel_covariance`."""
+    values = np.asarray(values, float)
+    rows = np.zeros((3, 9))
+    rows[:, :6] = values[:18].reshape(3, 6)
+    aa = np.zeros((3, 3))
+    aa[np.triu_indices(3)] = values[18:]
+    rows[:, 6:9] = aa + np.triu(aa, 1).T
+    return rows

@@ -5,7 +5,7 @@ A policy file per nation (TOML)::
     nation = "USA"
 
     [default]                          # every partner, unless named below
-    withhold = ["sensors"]             # fields blanked: sensors, accel_ecef
+    withhold = ["sensors"]             # fields blanked: sensors, accel_ecef (and its covariance)
     position_precision_m = 10000       # positions rounded to a 10 km grid (covariance widened to match)
 
     [partners.ROK]
@@ -133,6 +133,7 @@ def apply_release(rule: PartnerRelease, body, threatens: bool):
         changes["sensors"] = []
     if "accel_ecef" in rule.withhold:
         changes["accel_ecef"] = []
+        changes["accel_covariance"] = []
     if rule.position_precision_m > 0:
         step = rule.position_precision_m
         state = list(body.state_ecef)

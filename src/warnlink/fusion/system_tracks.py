@@ -33,7 +33,7 @@ import numpy as np
 from warnlink.fusion.align import BOOSTING, align
 from warnlink.fusion.bias import DiscrepancyMonitor
 from warnlink.fusion.ci import split_covariance_intersection
-from warnlink.messages import TrackReport, unpack_covariance
+from warnlink.messages import TrackReport, unpack_accel_rows, unpack_covariance
 from warnlink.physics.dynamics import fast_altitude
 from warnlink.tracking import motion
 
@@ -47,6 +47,7 @@ COAST_S = 30.0  # a local track not reported for this long leaves its system tra
 BOOST_COAST_S = 5.0
 LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
 MODE_MIN_UPDATES = 10  # plots behind a local track before its thrust probability speaks for the system track
+_UNKNOWN_ROWS = np.full((3, 9), np.nan)  # a track that did not release its acceleration's covariance
 PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
 
 
@@ -61,6 +62,7 @@ class _Lost:
     Pi: np.ndarray
     members: tuple = ()  # the local tracks it was made of
     accel: np.ndarray | None = None  # its drag error, if known
+    accel_rows: np.ndarray | None = None  # (3, 9): the drag error's covariance rows, if known
     t_s: float = -1.0
     landed: bool = False
 
@@ -68,7 +70,8 @@ class _Lost:
         self.t_s = self.lost_t_s
         # Flown in 9-D, so that a drag error (a, in the air) persists between steps.
         self._x9, self._P9 = motion.ballistic_state9(self.x[None], self.P[None],
-                                                     None if self.accel is None else self.accel[None])
+                                                     None if self.accel is None else self.accel[None],
+                                                     None if self.accel_rows is None else self.accel_rows[None])
         self._Pi9 = motion.covariance9(self.Pi[None])
 
     def advance_to(self, t_s: float) -> bool:
@@ -94,6 +97,7 @@ class LocalTrack:
     received_t_s: float
     updates: int = 0
     Pi: np.ndarray | None = None  # (6, 6): the part of P owed to the origin's own measurements
+    accel_rows: np.ndarray | None = None  # (3, 9): accel's rows of the origin's 9x9 covariance, if released
 
     @property
     def key(self) -> tuple[str, str]:
@@ -148,10 +152,11 @@ class Fusion:
             return  # an older state than the one held: keep the newer
         accel = np.asarray(report.accel_ecef, float) if report.accel_ecef else np.zeros(3)
         Pi = unpack_covariance(report.covariance_independent) if report.covariance_independent else None
+        rows = unpack_accel_rows(report.accel_covariance) if report.accel_covariance else None
         self._local[key] = LocalTrack(
             report.origin, report.track_id, state_t, np.asarray(report.state_ecef, float),
             unpack_covariance(report.covariance), accel, float(report.boost_probability),
-            int(report.initiated_ns), t_s, int(report.updates), Pi)
+            int(report.initiated_ns), t_s, int(report.updates), Pi, rows)
 
     def name_of(self, member: tuple[str, str]) -> str | None:
         """The system track a local track (origin, track id) belonged to at the last fusion."""
@@ -175,7 +180,8 @@ class Fusion:
         x, P, Pi = align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]),
                          np.stack([t.accel for t in tracks]), np.array([t.boost_probability for t in tracks]),
                          np.array([t_s - t.state_t_s for t in tracks]),
-                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]))
+                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]),
+                         np.stack([t.accel_rows if t.accel_rows is not None else _UNKNOWN_ROWS for t in tracks]))
         index = {k: i for i, k in enumerate(keys)}
         P_own = P
         P = P.copy()  # members found to disagree with their partners (a bias) are widened
@@ -279,7 +285,8 @@ class Fusion:
         if widen is not None:
             P[:3, :3] += widen
         Pi = trk.Pi if trk.Pi is not None else np.zeros((6, 6))
-        self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,), trk.accel.copy()))
+        self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,), trk.accel.copy(),
+                                                        trk.accel_rows))
 
     def _with_prior(self, name: str, x, P, Pi, boost: float, t_s: float):
         """The group's estimate with what has left it fused in (a pre-gap estimate, a member

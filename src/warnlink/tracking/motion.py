@@ -330,15 +330,18 @@ def covariance9(P6: np.ndarray, P_aa: np.ndarray | None = None) -> np.ndarray:
     return P
 
 
-def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """9-D ballistic states (n, 9) and covariances (n, 9, 9) of 6-D ones shared without ``a``'s covariance.
+def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None,
+                     accel_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """9-D ballistic states (n, 9) and covariances (n, 9, 9) of shared 6-D ones.
 
     Above the air ``a`` is 0 and known to be (the ballistic model's own noise takes it to
-    its small vacuum spread within seconds). In the air ``a`` is the drag error: its mean
-    is the released ``accel`` along the velocity (0 if withheld), its covariance the prior
-    spread of a drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag,
-    since the sender's own, smaller one is not shared. Set to 0 instead, a state flown on
-    in the air kept a drag error of 0 and was too sure of itself.
+    its small vacuum spread within seconds). In the air ``a`` is the drag error. Where the
+    sender released its rows of the 9x9 covariance (``accel_rows`` (n, 3, 9), NaN where
+    not), ``a`` is the released ``accel`` with them. Elsewhere its mean is the released
+    ``accel`` along the velocity (0 if withheld) and its covariance the prior spread of a
+    drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag: the
+    sender's own is smaller, so that is on the safe side. Set to 0 instead, a state flown
+    on in the air kept a drag error of 0 and was too sure of itself.
     """
     x = np.concatenate([x6, np.zeros((len(x6), 3))], axis=1)
     P = covariance9(P6)
@@ -351,4 +354,9 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
             x[:, 6:9] = np.where(in_air[:, None], along[:, None] * v_hat, 0.0)
         spread = np.where(in_air, INV_BETA_RELATIVE_SIGMA * drag, 0.0)
         P[:, 6:9, 6:9] = spread[:, None, None] ** 2 * v_hat[:, :, None] * v_hat[:, None, :]
+        if accel is not None and accel_rows is not None:
+            own = in_air & np.isfinite(accel_rows).all(axis=(1, 2))
+            x[own, 6:9] = accel[own]
+            P[own, 6:9, :] = accel_rows[own]
+            P[own, :6, 6:9] = np.swapaxes(accel_rows[own, :, :6], 1, 2)
     return x, P

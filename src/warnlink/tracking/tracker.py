@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
-from warnlink.messages import TrackReport, pack_covariance
+from warnlink.messages import TrackReport, pack_accel_covariance, pack_covariance
 from warnlink.physics.dynamics import fast_altitude
 from warnlink.tracking import imm, radar_model
 from warnlink.tracking.radar_model import RadarSite
@@ -275,6 +275,7 @@ class LocalTracker:
             initiated_ns=self.epoch_ns + round(m.confirmed_t * 1e9),
             updates=m.updates,
             accel_ecef=x[6:9].tolist(),
+            accel_covariance=pack_accel_covariance(P),
             sensors=sorted(m.sensors),
             status="active",
             source_wall_ns=m.source_wall_ns,
