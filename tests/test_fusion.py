@@ -424,3 +424,46 @@ def test_a_partner_track_in_reentry_is_aligned_with_its_drag_error():
     # adds 20 m (23 m in all).
     assert spread["with its covariance"] < 10.0 < 20.0 < spread["released"], spread
     assert nees["with its covariance"] < 11.3, nees
+
+
+def test_a_system_track_in_the_air_knows_its_ballistic_coefficient_from_its_best_member():
+    """Two nations' ballistic tracks of a 3,500 kg/m^2 re-entry vehicle at 15 km release their drag
+    error with its covariance; the system track takes 1/beta from the better-known one (log of
+    10,000 / 3,500 = 1.05), and has none above the air or from a member that still burns."""
+    from warnlink.messages import pack_accel_covariance
+    from warnlink.physics.dynamics import state_derivative
+    from warnlink.tracking.motion import NOMINAL_INV_BETA
+
+    flight = design_flight(39.0, 125.7, 120.0, target_lat_deg=37.3, target_lon_deg=128.3, launch_id="H",
+                           reentry_ballistic_coefficient=3500.0)
+    tr = flight.trajectory
+
+    def report(origin, t, sigma_a, boost=0.0):
+        r, v = tr.state(t)
+        x6 = np.concatenate([r, v])
+        h = 0.01
+        a = (tr.state(t + h)[1] - tr.state(t - h)[1]) / (2 * h) - state_derivative(x6[None], NOMINAL_INV_BETA)[0, 3:6]
+        P9 = np.diag([30.0**2] * 3 + [3.0**2] * 3 + [sigma_a**2] * 3)
+        return TrackReport(origin=origin, track_id=f"{origin}-T1", time_ns=EPOCH + round(t * 1e9), state_ecef=x6.tolist(),
+                           covariance=pack_covariance(P9[:6, :6]), boost_probability=boost, initiated_ns=EPOCH,
+                           updates=40, accel_ecef=a.tolist(), accel_covariance=pack_accel_covariance(P9))
+
+    ts = np.arange(tr.t_impact - 60.0, tr.t_impact, 0.5)
+    altitude = np.array([np.linalg.norm(tr.state(t)[0]) for t in ts]) - 6_371_000.0
+    t = float(ts[np.argmin(np.abs(altitude - 15e3))])
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    for rep in (report("ROK", t, 5.0), report("JPN", t, 2.0)):
+        fusion.ingest(rep, t)
+    (trk,) = fusion.fuse(t)
+    log_ratio, sigma = trk.inv_beta_log_ratio
+    assert log_ratio == pytest.approx(np.log(10000.0 / 3500.0), abs=0.03)
+    alone = Fusion("JPN", epoch_ns=EPOCH)
+    alone.ingest(report("ROK", t, 5.0), t)
+    assert sigma < alone.fuse(t)[0].inv_beta_log_ratio[1]  # JPN's 2 m/s^2, not ROK's 5
+    burning = Fusion("JPN", epoch_ns=EPOCH)
+    burning.ingest(report("ROK", t, 2.0, boost=0.9), t)
+    assert burning.fuse(t)[0].inv_beta_log_ratio is None
+    high_t = tr.t_launch + flight.boost.burn_time_s + 60.0
+    high = Fusion("JPN", epoch_ns=EPOCH)
+    high.ingest(report("ROK", high_t, 2.0), high_t)
+    assert high.fuse(high_t)[0].inv_beta_log_ratio is None

@@ -65,6 +65,41 @@ def test_ellipse_is_calibrated(flights):
     assert 0.88 <= coverage <= 0.995, coverage
 
 
+def test_the_drag_measured_in_reentry_pins_the_impact():
+    """A re-entry vehicle with 3,500 kg/m^2 (2.6 of the prior's log sigmas from its 10,000) at
+    25 km: its drag error (5 m/s^2 of drag nominally), known to 1 m/s^2, gives the ratio
+    of 1/beta to the nominal; with it the impact falls within metres (5 m) and the ellipse
+    still holds it, where the prior put it 500 m long."""
+    from warnlink.physics.dynamics import state_derivative
+    from warnlink.tracking.motion import NOMINAL_INV_BETA, inv_beta_log_ratio
+
+    f = design_flight(39.0, 125.7, 120.0, target_lat_deg=37.3, target_lon_deg=128.3, launch_id="H",
+                      reentry_ballistic_coefficient=3500.0)
+    tr = f.trajectory
+    ts = np.arange(tr.t_impact - 60.0, tr.t_impact, 0.5)
+    t = float(ts[np.argmin(np.abs(frames.ecef_to_geodetic(tr.state(ts)[0])[2] - 25e3))])
+    x = _state(f, t)
+    h = 0.01
+    dv = (tr.state(t + h)[1] - tr.state(t - h)[1]) / (2 * h)
+    drag_error = dv - state_derivative(x[None], NOMINAL_INV_BETA)[0, 3:6]
+    rows = np.zeros((1, 3, 9))
+    rows[0, :, 6:9] = np.eye(3) * 1.0**2
+    log_ratio, sigma = inv_beta_log_ratio(x[None], drag_error[None], rows)
+    assert log_ratio[0] == pytest.approx(np.log(10000.0 / 3500.0), abs=0.02)
+    assert sigma[0] < 0.1
+    P = (np.diag([20.0] * 3 + [2.0] * 3) ** 2)[None]
+    (prior,) = predict_impacts(x[None], P, t)
+    (measured,) = predict_impacts(x[None], P, t, log_inv_beta_estimate=np.array([[log_ratio[0], sigma[0]]]))
+    assert _miss_m(measured.lat_rad, measured.lon_rad, f) < 50.0 < 300.0 < _miss_m(prior.lat_rad, prior.lon_rad, f)
+    ilat, ilon = tr.impact_point
+    en = frames.ecef_to_enu(frames.geodetic_to_ecef(ilat, ilon, 0.0), measured.lat_rad, measured.lon_rad)[:2]
+    assert en @ np.linalg.solve(measured.cov_en_m2, en) <= 5.991
+    assert measured.semi_major_95_m < prior.semi_major_95_m
+    # Above the air the drag error says nothing of beta, and the prior stands.
+    high = _state(f, tr.t_launch + f.boost.burn_time_s + 60.0)
+    assert np.isnan(inv_beta_log_ratio(high[None], np.zeros((1, 3)), rows)[1][0])
+
+
 def test_unscented_and_monte_carlo_agree(flights):
     f = flights["hs12"]
     t = f.trajectory.t_launch + f.boost.burn_time_s + 100.0

@@ -393,7 +393,8 @@ class Node:
     def _predict(self, due: list, t_s: float) -> None:
         X = np.stack([trk.x for trk in due])
         P = np.stack([trk.P for trk in due])
-        predictions = predict_impacts(X, P, t_s, seed=self.seed)
+        drag = np.array([trk.inv_beta_log_ratio or (np.nan, np.nan) for trk in due])
+        predictions = predict_impacts(X, P, t_s, log_inv_beta_estimate=drag, seed=self.seed)
         for trk, pred in zip(due, predictions):
             state = self.track_state[trk.id]
             state.last_prediction_t_s = t_s

@@ -51,6 +51,15 @@ _UNKNOWN_ROWS = np.full((3, 9), np.nan)  # a track that did not release its acce
 PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
 
 
+def _best_known(log_ratio: np.ndarray, sigma: np.ndarray, members: list[int]) -> tuple[float, float] | None:
+    """The members' best-known 1/beta (log ratio to the nominal, sigma), None if none knows it."""
+    known = [i for i in members if np.isfinite(sigma[i])]
+    if not known:
+        return None
+    best = min(known, key=lambda i: sigma[i])
+    return float(log_ratio[best]), float(sigma[best])
+
+
 @dataclass
 class _Lost:
     """An estimate no track reports any more (a lost system track, a member that ended),
@@ -118,6 +127,9 @@ class SystemTrack:
     updates: int = 0  # most measurements behind any member
     Pi: np.ndarray | None = None  # the part of P owed to independent measurements
     prior: bool = False  # an estimate from before the track was lost is fused in
+    # In the air: log of 1/beta over the nominal, and its sigma, from the best-known drag
+    # error of a ballistic member (tracking.motion.inv_beta_log_ratio); None: not known.
+    inv_beta_log_ratio: tuple[float, float] | None = None
 
 
 @dataclass
@@ -177,11 +189,14 @@ class Fusion:
             self._groups, self._tracks, self._names = [], {}, {}
             return []
         tracks = [self._local[k] for k in keys]
-        x, P, Pi = align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]),
-                         np.stack([t.accel for t in tracks]), np.array([t.boost_probability for t in tracks]),
+        x_own, accel, rows = (np.stack([t.x for t in tracks]), np.stack([t.accel for t in tracks]),
+                              np.stack([t.accel_rows if t.accel_rows is not None else _UNKNOWN_ROWS for t in tracks]))
+        boost_probability = np.array([t.boost_probability for t in tracks])
+        x, P, Pi = align(x_own, np.stack([t.P for t in tracks]), accel, boost_probability,
                          np.array([t_s - t.state_t_s for t in tracks]),
-                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]),
-                         np.stack([t.accel_rows if t.accel_rows is not None else _UNKNOWN_ROWS for t in tracks]))
+                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]), rows)
+        log_ratio, log_ratio_sigma = motion.inv_beta_log_ratio(x_own, accel, rows)
+        log_ratio_sigma[boost_probability > BOOSTING] = np.nan  # a burning track's a is thrust
         index = {k: i for i, k in enumerate(keys)}
         P_own = P
         P = P.copy()  # members found to disagree with their partners (a bias) are widened
@@ -216,7 +231,8 @@ class Fusion:
             accel = np.mean([t.accel for t in informed if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
             out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
                                     tuple(group), min(t.initiated_ns for t in local),
-                                    max(t.updates for t in local), Pif, with_prior)
+                                    max(t.updates for t in local), Pif, with_prior,
+                                    _best_known(log_ratio, log_ratio_sigma, [index[k] for k in group]))
             for member in group:
                 old = previous.get(member)
                 if old is not None and old != name and old not in renames:

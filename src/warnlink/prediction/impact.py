@@ -1,7 +1,8 @@
 """The impact point and time of each system track, with a calibrated 95% ellipse.
 
 The state (ECEF position and velocity) and the logarithm of an uncertain inverse
-ballistic coefficient form a 7-D Gaussian; its sigma points (or Monte Carlo samples)
+ballistic coefficient (the prior, or in the air what the tracker's drag error says of
+it, whichever is tighter) form a 7-D Gaussian; its sigma points (or Monte Carlo samples)
 fly unpowered, with J2 gravity, the rotating Earth and drag in the standard
 atmosphere, the same dynamics as the truth, until they reach the ellipsoid. The spread
 of their impact points in the tangent plane at the mean impact point gives the
@@ -54,13 +55,17 @@ class ImpactPrediction:
 
 
 def predict_impacts(x: np.ndarray, P: np.ndarray, t_s: float, *, inv_beta_nominal: float = NOMINAL_INV_BETA,
-                    log_inv_beta_sigma: float = LOG_INV_BETA_SIGMA, method: str = "ut", n_samples: int = 256,
-                    seed: int = 0, horizon_s: float = 7200.0) -> list[ImpactPrediction]:
+                    log_inv_beta_sigma: float = LOG_INV_BETA_SIGMA, log_inv_beta_estimate: np.ndarray | None = None,
+                    method: str = "ut", n_samples: int = 256, seed: int = 0,
+                    horizon_s: float = 7200.0) -> list[ImpactPrediction]:
     """Impact predictions for states ``x`` (n, 6) with covariances ``P`` (n, 6, 6) at scenario time ``t_s``.
 
-    ``method`` "ut" uses 15 sigma points per track; "mc" ``n_samples`` random draws
-    (seeded). A track whose mean does not come down within ``horizon_s`` (or that
-    is under the ground already) gets ``ok=False`` and a reason.
+    1/beta is ``inv_beta_nominal`` with a log-normal spread ``log_inv_beta_sigma``, unless
+    ``log_inv_beta_estimate`` (n, 2) gives a track's own (log of 1/beta over the nominal,
+    sigma), from the drag its tracker has measured in the air, that is tighter than that
+    (NaN rows: none). ``method`` "ut" uses 15 sigma points per track; "mc" ``n_samples``
+    random draws (seeded). A track whose mean does not come down within ``horizon_s``
+    (or that is under the ground already) gets ``ok=False`` and a reason.
     """
     x = np.atleast_2d(np.asarray(x, float))
     P = np.asarray(P, float).reshape(-1, 6, 6)
@@ -69,10 +74,15 @@ def predict_impacts(x: np.ndarray, P: np.ndarray, t_s: float, *, inv_beta_nomina
         raise ValueError(f"{n} states but {P.shape[0]} covariances")
     if n == 0:
         return []
-    mean = np.concatenate([x, np.zeros((n, 1))], axis=1)
+    log_mean, log_sigma = np.zeros(n), np.full(n, float(log_inv_beta_sigma))
+    if log_inv_beta_estimate is not None:
+        est = np.asarray(log_inv_beta_estimate, float).reshape(n, 2)
+        tighter = np.isfinite(est).all(axis=1) & (np.nan_to_num(est[:, 1], nan=np.inf) < log_sigma)
+        log_mean[tighter], log_sigma[tighter] = est[tighter, 0], est[tighter, 1]
+    mean = np.concatenate([x, log_mean[:, None]], axis=1)
     cov = np.zeros((n, 7, 7))
     cov[:, :6, :6] = P
-    cov[:, 6, 6] = log_inv_beta_sigma**2
+    cov[:, 6, 6] = log_sigma**2
     if method == "ut":
         points, weights = sigma_points(mean, cov)
     elif method == "mc":

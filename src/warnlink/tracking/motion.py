@@ -117,6 +117,27 @@ def nominal_drag(x: np.ndarray) -> np.ndarray:
     return 0.5 * density_fast(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
 
 
+def inv_beta_log_ratio(x6: np.ndarray, accel: np.ndarray, accel_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What a ballistic track's drag error says of its ballistic coefficient: the log of the
+    true 1/beta over NOMINAL_INV_BETA (n,) and its sigma (n,); NaN above the air.
+
+    The drag error along the velocity is (1 - ratio) times the nominal drag, so the ratio
+    is 1 - (a . v_hat) / drag, known to the error of ``a`` along the velocity (from its
+    covariance rows ``accel_rows`` (n, 3, 9)) over the drag. The ratio is held above 0.1
+    (no body has a negative drag).
+    """
+    drag = nominal_drag(x6)
+    in_air = drag > DRAG_ERROR_MIN_MPS2
+    v_hat = x6[:, 3:6] / np.maximum(np.linalg.norm(x6[:, 3:6], axis=1), 1e-3)[:, None]
+    along = np.sum(accel * v_hat, axis=1)
+    var = np.einsum("ni,nij,nj->n", v_hat, accel_rows[:, :, 6:9], v_hat)
+    safe_drag = np.where(in_air, drag, 1.0)
+    ratio = np.maximum(1.0 - along / safe_drag, 0.1)
+    log_ratio = np.where(in_air, np.log(ratio), np.nan)
+    sigma = np.where(in_air, np.sqrt(np.maximum(var, 0.0)) / safe_drag / ratio, np.nan)
+    return log_ratio, sigma
+
+
 def _dlnrho_dh(h: np.ndarray) -> np.ndarray:
     """d ln(density)/d altitude (n,), 1/m, from the table (0 where there is no air)."""
     step = 125.0
