@@ -77,7 +77,7 @@ def predict_impacts(x: np.ndarray, P: np.ndarray, t_s: float, *, inv_beta_nomina
     log_mean, log_sigma = np.zeros(n), np.full(n, float(log_inv_beta_sigma))
     if log_inv_beta_estimate is not None:
         est = np.asarray(log_inv_beta_estimate, float).reshape(n, 2)
-        tighter = np.isfinite(est).all(axis=1) & (np.nan_to_num(est[:, 1], nan=np.inf) < log_sigma)
+        tighter = np.isfinite(est).all(axis=1) & (est[:, 1] < log_sigma)
         log_mean[tighter], log_sigma[tighter] = est[tighter, 0], est[tighter, 1]
     mean = np.concatenate([x, log_mean[:, None]], axis=1)
     cov = np.zeros((n, 7, 7))

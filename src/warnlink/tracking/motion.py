@@ -119,6 +119,11 @@ def nominal_drag(x: np.ndarray) -> np.ndarray:
     return 0.5 * density_fast(fast_altitude(x[:, :3])) * NOMINAL_INV_BETA * np.sum(x[:, 3:6] ** 2, axis=1)
 
 
+def _along_velocity(x6: np.ndarray) -> np.ndarray:
+    """Unit vectors (n, 3) along the velocity: the direction of drag and of its error."""
+    return x6[:, 3:6] / np.maximum(np.linalg.norm(x6[:, 3:6], axis=1), 1e-3)[:, None]
+
+
 def inv_beta_log_ratio(x6: np.ndarray, accel: np.ndarray, accel_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What a ballistic track's drag error says of its ballistic coefficient: the log of the
     true 1/beta over NOMINAL_INV_BETA (n,) and its sigma (n,); NaN above the air.
@@ -130,7 +135,7 @@ def inv_beta_log_ratio(x6: np.ndarray, accel: np.ndarray, accel_rows: np.ndarray
     """
     drag = nominal_drag(x6)
     in_air = drag > DRAG_ERROR_MIN_MPS2
-    v_hat = x6[:, 3:6] / np.maximum(np.linalg.norm(x6[:, 3:6], axis=1), 1e-3)[:, None]
+    v_hat = _along_velocity(x6)
     along = np.sum(accel * v_hat, axis=1)
     var = np.einsum("ni,nij,nj->n", v_hat, accel_rows[:, :, 6:9], v_hat)
     safe_drag = np.where(in_air, drag, 1.0)
@@ -371,7 +376,7 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
     drag = nominal_drag(x6)
     in_air = drag > DRAG_ERROR_MIN_MPS2
     if in_air.any():
-        v_hat = x6[:, 3:6] / np.maximum(np.linalg.norm(x6[:, 3:6], axis=1), 1e-3)[:, None]
+        v_hat = _along_velocity(x6)
         if accel is not None:
             along = np.sum(accel * v_hat, axis=1)
             x[:, 6:9] = np.where(in_air[:, None], along[:, None] * v_hat, 0.0)
