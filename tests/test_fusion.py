@@ -315,6 +315,42 @@ def test_a_lost_track_found_again_keeps_its_name_and_what_was_known(flights):
     assert again.id == before.id and not again.prior
 
 
+def test_a_young_track_finding_a_lost_one_keeps_the_prior_but_a_burning_one_brings_none(flights):
+    """A new track's thrust probability is its initial guess (0.5 above the air): it must not
+    throw away what was known before the gap. A track lost while its motor burnt gives its
+    name back, but not its estimate: flown on ballistically it is wrong."""
+    import msgspec
+
+    from warnlink.fusion.system_tracks import MODE_MIN_UPDATES
+
+    f = flights[1]
+    rng = np.random.default_rng(7)
+    for burning_when_lost in (False, True):
+        fusion = Fusion("JPN", epoch_ns=EPOCH)
+        t = 300.0
+        old = msgspec.structs.replace(_split_report("ROK", 1, f, t, rng, 30.0, 1.0),
+                                      boost_probability=0.9 if burning_when_lost else 0.0)
+        fusion.ingest(old, t)
+        (before,) = fusion.fuse(t)
+        assert fusion.fuse(t + 40.0) == []
+        t += 90.0
+        young = msgspec.structs.replace(_split_report("JPN", 7, f, t, rng, 3000.0, 50.0), boost_probability=0.505,
+                                        updates=MODE_MIN_UPDATES - 8)
+        fusion.ingest(young, t)
+        (found,) = fusion.fuse(t)
+        assert found.id == before.id
+        assert found.prior is not burning_when_lost
+    # Once the young track is established and says the motor burns, the prior goes for good.
+    fusion = Fusion("JPN", epoch_ns=EPOCH)
+    fusion.ingest(_split_report("ROK", 1, f, 300.0, rng, 30.0, 1.0), 300.0)
+    fusion.fuse(300.0)
+    assert fusion.fuse(340.0) == []
+    fusion.ingest(msgspec.structs.replace(_split_report("JPN", 7, f, 390.0, rng, 3000.0, 50.0),
+                                          boost_probability=0.9, updates=MODE_MIN_UPDATES), 390.0)
+    (found,) = fusion.fuse(390.0)
+    assert found.id == before.id and not found.prior
+
+
 def test_a_member_that_ends_leaves_what_it_knew_in_the_system_track(flights):
     """Japan's precise track ends, Korea's coarse one goes on: the system track keeps Japan's
     estimate, flown on, while it still helps, and lets it go once Korea's knows more. A

@@ -72,6 +72,7 @@ class _Lost:
     members: tuple = ()  # the local tracks it was made of
     accel: np.ndarray | None = None  # its drag error, if known
     accel_rows: np.ndarray | None = None  # (3, 9): the drag error's covariance rows, if known
+    burning: bool = False  # its motor burnt when it was lost: flown on ballistically it is no prior
     t_s: float = -1.0
     landed: bool = False
 
@@ -227,7 +228,11 @@ class Fusion:
             # burning" held burnout, and the warnings, back by 10-15 s.
             informed = [t for t in local if t.updates >= MODE_MIN_UPDATES] or local
             boost = max(t.boost_probability for t in informed)
-            xf, Pf, Pif, with_prior = self._with_prior(name, xf, Pf, Pif, boost, t_s)
+            # A prior is let go when a motor is known to burn; a young track's thrust probability
+            # is its initial guess (demo, lofted ICBM found again after an hour: its new track's
+            # 0.5 dropped the prior, 750 m RMSE for 30 s against a 250-330 m bound).
+            burning = any(t.boost_probability > BOOSTING for t in local if t.updates >= MODE_MIN_UPDATES)
+            xf, Pf, Pif, with_prior = self._with_prior(name, xf, Pf, Pif, burning, t_s)
             accel = np.mean([t.accel for t in informed if t.boost_probability > 0.5], axis=0) if boost > 0.5 else None
             out[name] = SystemTrack(name, t_s, xf, Pf, accel, boost, tuple(sorted({t.origin for t in local})),
                                     tuple(group), min(t.initiated_ns for t in local),
@@ -255,7 +260,8 @@ class Fusion:
         for name, trk in self._tracks.items():
             if name not in out and name not in renames:
                 Pi = trk.Pi if trk.Pi is not None else np.zeros((6, 6))
-                self._lost[name] = _Lost(trk.t_s, trk.x.copy(), trk.P.copy(), Pi.copy(), tuple(trk.members))
+                self._lost[name] = _Lost(trk.t_s, trk.x.copy(), trk.P.copy(), Pi.copy(), tuple(trk.members),
+                                         burning=trk.boost_probability > BOOSTING)
         for name in [n for n, lost in self._lost.items() if t_s - lost.lost_t_s > LOST_KEEP_S]:
             del self._lost[name]
 
@@ -282,7 +288,9 @@ class Fusion:
                 names[gi] = best
                 taken.add(best)
                 lost = self._lost.pop(best)
-                if not set(group) & set(lost.members):  # a member that went on carries the old information itself
+                # A member that went on carries the old information itself; a burning track's
+                # estimate, flown on ballistically, is wrong as soon as the motor burnt on.
+                if not set(group) & set(lost.members) and not lost.burning:
                     self._priors[best] = [lost]
         for name in [n for n, lost in self._lost.items() if lost.landed]:
             del self._lost[name]
@@ -304,12 +312,13 @@ class Fusion:
         self._priors.setdefault(name, []).append(_Lost(trk.state_t_s, trk.x.copy(), P, Pi.copy(), (key,), trk.accel.copy(),
                                                         trk.accel_rows))
 
-    def _with_prior(self, name: str, x, P, Pi, boost: float, t_s: float):
+    def _with_prior(self, name: str, x, P, Pi, burning: bool, t_s: float):
         """The group's estimate with what has left it fused in (a pre-gap estimate, a member
         that ended), each while it still helps.
 
         Returns (x, P, Pi, whether a prior was used). A prior that no longer agrees with the
-        tracks (a manoeuvre, a motor lit again), or adds little, is let go for good. Each
+        tracks (a manoeuvre), or adds little, or any when a member is known to burn
+        (``burning``: a motor lit again), is let go for good. Each
         prior's own measurements are independent of the tracks' (they were made before, or
         by a tracker that is no more), so split covariance intersection applies.
         """
@@ -318,7 +327,7 @@ class Fusion:
             return x, P, Pi, False
         kept, fused = [], None
         for prior in priors:
-            if boost > BOOSTING or not prior.advance_to(t_s):
+            if burning or not prior.advance_to(t_s):
                 continue
             dx = x - prior.x
             if float(dx @ np.linalg.solve(P + prior.P, dx)) > self.hold_chi2:
