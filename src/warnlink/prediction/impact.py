@@ -5,7 +5,7 @@ ballistic coefficient (the prior, or in the air what the tracker's drag error sa
 it, whichever is tighter) form a 7-D Gaussian; its sigma points (or Monte Carlo samples)
 fly unpowered, with J2 gravity, the rotating Earth and drag in the standard
 atmosphere, the same dynamics as the truth, until they reach the ellipsoid. The spread
-of their impact points in the tangent plane at the mean impact point gives the
+of their impact points about the central point's, in its tangent plane, gives the
 ellipse, the spread of their impact times the time's uncertainty. All sigma points of
 all tracks fly together in one vectorized propagation.
 
