@@ -31,8 +31,8 @@ LOG_INV_BETA_SIGMA = np.log(1.5)
 GROUND_TRACK_EVERY_S = 10.0
 # Sigma points at +-sqrt(3) sigma, not +-sqrt(7): 1/beta is log-normal and the impact moves
 # faster than linearly with it, so points at 2.6 sigma (1/beta x2.9 or /2.9) overstated the
-# along-track spread; from the true state of the short SRBM at mid-flight, 40 seeds, the
-# ellipse's along-track variance was 2.8 times the error's.
+# along-track spread (an SRBM at mid-flight: 1.2 times the 95% semi-major axis of 4,000 random
+# draws, tests/test_prediction.py).
 UT_SPREAD = 3.0
 
 
