@@ -259,3 +259,33 @@ def test_audit_verify_command(tmp_path):
     text = " ".join(bad.output.split())
     assert bad.exit_code == 1 and "TAMPERED" in text and "record 1 carries index 2" in text
     assert runner.invoke(app, ["audit", "verify", str(tmp_path / "nothing")]).exit_code == 2
+
+
+def test_a_transport_whose_server_hangs_still_closes_within_its_bound(tmp_path):
+    """A node stopping (Ctrl-C) while its nats-server does not answer: the drain is given up
+    after ``CLOSE_S`` and the connection closed, instead of nats-py's 30 s drain and 10 s flush."""
+    import os
+    import signal
+    import time
+
+    from warnlink.exchange.transport import CLOSE_S
+
+    nations = ["ROK", "JPN"]
+    with NatsServer(tmp_path, nations) as server:
+        transport = NatsTransport(server.url, "ROK", *server.credentials("ROK"))
+
+        async def hang_then_close() -> float:
+            await transport.connect()
+            await transport.subscribe_partners(["JPN"], lambda *_: None)
+            os.kill(server.process.pid, signal.SIGSTOP)
+            try:
+                start = time.monotonic()
+                await transport.close()
+                return time.monotonic() - start
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+
+        took = asyncio.run(hang_then_close())
+    assert transport.nc.is_closed
+    assert took < CLOSE_S + 3.0, took
+    assert any("drain" in e for e in transport.errors), transport.errors

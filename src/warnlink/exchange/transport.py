@@ -9,12 +9,15 @@ subscriptions. ``MemoryTransport`` does the same in process, for unit tests and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 from collections.abc import Callable
 
 KINDS = ("tracks", "launch", "alert")
+DRAIN_S = 2.0  # a closing connection waits this long for its subscriptions' pending messages
+CLOSE_S = 5.0  # and this long for the whole drain, before it simply closes
 NATION_RE = re.compile(r"^[A-Z]{2,8}$")
 Handler = Callable[[str, bytes, int], None]  # (subject, data, received wall ns)
 
@@ -138,7 +141,7 @@ class NatsTransport(_Counters):
             auth = {"user_credentials": self._creds} if self._creds else {"user": self._user, "password": self._password}
             self.nc = await nats.connect(self.url, **auth, tls=self._tls,
                                          error_cb=on_error, allow_reconnect=True, max_reconnect_attempts=5,
-                                         connect_timeout=5, name=f"warnlink-{self.nation}")
+                                         connect_timeout=5, drain_timeout=DRAIN_S, name=f"warnlink-{self.nation}")
         except Exception as exc:  # nats raises several kinds; one clear error names the server
             raise TransportError(f"{self.nation}: cannot connect to {self.url}: {exc}") from exc
         self.js = self.nc.jetstream()
@@ -181,5 +184,16 @@ class NatsTransport(_Counters):
         await self.nc.flush()
 
     async def close(self) -> None:
-        if self.nc is not None and not self.nc.is_closed:
-            await self.nc.drain()
+        """Drain (deliver what is in flight), but never for longer than ``CLOSE_S``: then close.
+
+        nats-py's own bounds (30 s to drain, then 10 s to flush) would let a stopping node
+        outlast a Ctrl-C's patience when its server is slow or gone.
+        """
+        if self.nc is None or self.nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(self.nc.drain(), CLOSE_S)
+        except Exception as exc:  # a timeout, or a connection that is reconnecting: close it as it is
+            self.errors.append(f"drain: {exc!r}")
+            if not self.nc.is_closed:
+                await self.nc.close()
