@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from warnlink.cli import app
-from warnlink.evaluation.harness import coverage_interval
+from warnlink.evaluation.harness import _errors, coverage_interval
 
 from conftest import SHORT_SCENARIO
 
@@ -32,6 +32,8 @@ def test_small_monte_carlo(tmp_path):
         # well under it would mean a bound that is wrong.
         assert 0.7 <= node["rmse_pcrlb_ratio_midcourse"] < 4.0, (nation, node)
         assert node["nees_in_band_fraction"] > 0.5
+        assert node["nees_in_band_fraction"] + node["nees_below_band_fraction"] + node["nees_above_band_fraction"] == \
+            pytest.approx(1.0, abs=2e-3)
         assert node["false_alerts"] == 0 and node["missed_alerts"] == 0
         lo, hi = node["ellipse95_coverage_ci95"]
         assert lo <= node["ellipse95_coverage"] <= hi
@@ -52,6 +54,26 @@ def test_coverage_is_judged_by_flights_not_by_predictions():
     # A flight partly covered counts as that part of one.
     assert coverage_interval([0.5] * 100) == coverage_interval([1.0] * 50 + [0.0] * 50)
     assert coverage_interval([]) is None
+
+
+def test_nees_outside_its_band_is_told_apart_as_on_the_safe_side_or_overconfident():
+    """Run-averaged NEES per step against the 95% band of 3 dof over the runs holding the step:
+    20 runs, 10 steps at NEES 3 (inside [2.2, 4.0]), 6 at 0.5 (a covariance 6 times too wide),
+    4 at 12 (one 4 times too narrow), all in midcourse; a velocity NEES of 3 at every step."""
+    nees = [3.0] * 10 + [0.5] * 6 + [12.0] * 4
+    samples = [(float(t), 1.0, value, "midcourse", 1.0, 3.0) for t, value in enumerate(nees)]
+    runs = [{"nodes": {"JPN": {"M1": samples}}, "pcrlb": {}} for _ in range(20)]
+    figures = _errors(runs, "JPN")
+    for key in ("all", "midcourse"):
+        f = figures[key]
+        assert (f["nees_in_band_fraction"], f["nees_below_band_fraction"], f["nees_above_band_fraction"]) == \
+            (0.5, 0.3, 0.2)
+        assert f["velocity_nees_in_band_fraction"] == 1.0 and f["velocity_nees_below_band_fraction"] == 0.0
+        assert f["nees_mean"] == pytest.approx((30 + 3 + 48) / 20)
+    # The band narrows with the runs: a NEES of 2.2 is inside it over 5 runs, below it over 200.
+    for n_runs, below in ((5, 0.0), (200, 1.0)):
+        runs = [{"nodes": {"JPN": {"M1": [(0.0, 1.0, 2.2, "terminal", 1.0, 3.0)]}}, "pcrlb": {}}] * n_runs
+        assert _errors(runs, "JPN")["terminal"]["nees_below_band_fraction"] == below
 
 
 def test_bad_evaluation_requests(tmp_path):

@@ -359,7 +359,9 @@ def evaluate(
 
     table = Table(title=f"{summary['scenario']}: {runs} runs")
     cols = {"RMSE/PCRLB midcourse": lambda n: n["rmse_pcrlb_ratio_midcourse"],
-            "NEES in band": lambda n: n["nees_in_band_fraction"], "NEES mean": lambda n: n["nees_mean"],
+            "NEES in band": lambda n: n["nees_in_band_fraction"],
+            "NEES below/above band": lambda n: f"{n['nees_below_band_fraction']}/{n['nees_above_band_fraction']}",
+            "NEES mean": lambda n: n["nees_mean"],
             "95% coverage": lambda n: n["ellipse95_coverage"], "false": lambda n: n["false_alerts"],
             "missed": lambda n: n["missed_alerts"], "warning delay vs oracle s": lambda n: n["warning_delay_vs_oracle_s"],
             "GOSPA m": lambda n: n["gospa"]["mean_m"], "class right": lambda n: n["class_accuracy"],

@@ -229,16 +229,22 @@ TARGETS = {  # issue targets: (key, lowest, highest)
 }
 
 
-def _nees_band(nees_by_step: dict) -> tuple[float | None, float | None]:
-    """(mean NEES, fraction of steps whose run-averaged NEES is in its two-sided 95% band), 3 dof."""
-    in_band = []
+def _nees_band(nees_by_step: dict) -> dict:
+    """Mean NEES, and the fractions of steps whose run-averaged NEES is inside, below and above
+    its two-sided 95% band (3 dof). Below is a covariance on the safe side, above an
+    overconfident one: a missed target says which by these two."""
+    inside, below, above = [], [], []
     for values in nees_by_step.values():
         k = len(values)
         lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
-        in_band.append(lo <= float(np.mean(values)) <= hi)
-    if not in_band:
-        return None, None
-    return _r(np.mean([np.mean(v) for v in nees_by_step.values()])), _r(np.mean(in_band))
+        m = float(np.mean(values))
+        inside.append(lo <= m <= hi)
+        below.append(m < lo)
+        above.append(m > hi)
+    if not inside:
+        return {"mean": None, "in_band": None, "below": None, "above": None}
+    return {"mean": _r(np.mean([np.mean(v) for v in nees_by_step.values()])), "in_band": _r(np.mean(inside)),
+            "below": _r(np.mean(below)), "above": _r(np.mean(above))}
 
 
 def _errors(runs, nation, launches=None) -> dict:
@@ -263,8 +269,7 @@ def _errors(runs, nation, launches=None) -> dict:
                         a["bv2"].append(b[1] ** 2)
     out = {}
     for key, a in acc.items():
-        nees_mean, in_band = _nees_band(a["nees"])
-        nees_v_mean, in_band_v = _nees_band(a["nees_v"])
+        band, band_v = _nees_band(a["nees"]), _nees_band(a["nees_v"])
         e2, b2, ev2, bv2 = (np.mean(a[k]) if a[k] else None for k in ("e2", "b2", "ev2", "bv2"))
         out[key] = {
             "position_rmse_m": _r(np.sqrt(e2)) if e2 is not None else None,
@@ -273,8 +278,10 @@ def _errors(runs, nation, launches=None) -> dict:
             "velocity_rmse_mps": _r(np.sqrt(ev2)) if ev2 is not None else None,
             "velocity_pcrlb_mps": _r(np.sqrt(bv2)) if bv2 is not None else None,
             "velocity_rmse_pcrlb_ratio": _r(np.sqrt(ev2 / bv2)) if ev2 is not None else None,
-            "nees_mean": nees_mean, "nees_in_band_fraction": in_band,
-            "velocity_nees_mean": nees_v_mean, "velocity_nees_in_band_fraction": in_band_v,
+            "nees_mean": band["mean"], "nees_in_band_fraction": band["in_band"],
+            "nees_below_band_fraction": band["below"], "nees_above_band_fraction": band["above"],
+            "velocity_nees_mean": band_v["mean"], "velocity_nees_in_band_fraction": band_v["in_band"],
+            "velocity_nees_below_band_fraction": band_v["below"], "velocity_nees_above_band_fraction": band_v["above"],
             "samples": int(sum(len(v) for v in a["nees"].values())),
         }
     return out
@@ -341,6 +348,8 @@ def summarise(runs: list[dict]) -> dict:
             "velocity_rmse_pcrlb_ratio_midcourse": mid.get("velocity_rmse_pcrlb_ratio"),
             "nees_mean": errors.get("all", {}).get("nees_mean"),
             "nees_in_band_fraction": errors.get("all", {}).get("nees_in_band_fraction"),
+            "nees_below_band_fraction": errors.get("all", {}).get("nees_below_band_fraction"),
+            "nees_above_band_fraction": errors.get("all", {}).get("nees_above_band_fraction"),
             "by_phase": {ph: errors[ph] for ph in ("boost", "midcourse", "terminal") if ph in errors},
         }
         node.update(_alert_figures(runs, nation))
