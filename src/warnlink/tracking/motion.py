@@ -54,9 +54,9 @@ DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numeri
 # Part of what it covered was the drag error's direction, which lagged the path's turn until the
 # error was made to turn with the velocity (_a_dynamics; tests/test_motion_models.py): without the
 # white share an EKF's velocity NEES across the path, in its plane, was 46 below 10 km, now 0.78.
-# On every axis it now only widens the covariance (out of the plane 2-4 times the error there),
-# but dropping it, and the 30 s forgetting, still let the nodes' tracks split in the last seconds
-# (the short SRBM's 10 seeds: a partner's coasting track pulled off); so it stays for now.
+# On every axis it now only widens the covariance, but dropping it together with the 30 s
+# forgetting let the nodes' tracks split in the last seconds of the short SRBM (a partner's
+# coasting track went astray); so it stays for now.
 DRAG_WHITE_SHARE = 0.08
 
 _OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
@@ -190,12 +190,13 @@ def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv:
     growth = np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2,
                      -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
     along = v[:, :, None] * v[:, None, :] / speed2[:, None, None]
+    across = np.eye(3) - along
     rate = growth - 1.0 / DRAG_ERROR_TIME_CONSTANT_S
     # The drag error turns with the velocity: d(alpha v_hat)/dt holds alpha dv_hat/dt, the path's
     # bend (gravity's share across the velocity) over the speed.
     speed = np.sqrt(speed2)
-    turn = np.einsum("nij,nj->ni", np.eye(3) - along, dv) / speed[:, None]
-    M[i] = (rate[:, None, None] * along - di[:, None, None] * (np.eye(3) - along)
+    turn = np.einsum("nij,nj->ni", across, dv) / speed[:, None]
+    M[i] = (rate[:, None, None] * along - di[:, None, None] * across
             + turn[:, :, None] * (v / speed[:, None])[:, None, :])
     return M
 
