@@ -203,10 +203,11 @@ def test_dropped_and_stale_members_leave(flights):
 
 def test_a_boosting_member_leaves_within_seconds_a_coasting_one_after_the_coast_time(flights):
     """Held thrust is a guess that burnout breaks: a boosting track not reported for more than
-    BOOST_COAST_S leaves its system track, a ballistic one stays for COAST_S."""
+    BOOST_COAST_S leaves its system track, a ballistic one stays for COAST_S (above the air:
+    in it, AIR_COAST_S, the next test)."""
     import msgspec
 
-    from warnlink.fusion.system_tracks import BOOST_COAST_S, COAST_S
+    from warnlink.fusion.system_tracks import BOOST_COAST_S
 
     f = flights[0]
     fusion = Fusion("USA", epoch_ns=EPOCH)
@@ -218,11 +219,30 @@ def test_a_boosting_member_leaves_within_seconds_a_coasting_one_after_the_coast_
     fusion.ingest(boosting, t)
     fusion.ingest(_report("JPN", 1, f, t, rng, initiated_t=2.0), t)
     assert len(fusion.fuse(t)) >= 1
-    nations = {n for trk in fusion.fuse(t + BOOST_COAST_S + 1.0) for n in trk.nations}
-    assert nations == {"JPN"}
-    assert {n for trk in fusion.fuse(t + COAST_S - 1.0) for n in trk.nations} == {"JPN"}
-    assert fusion.fuse(t + COAST_S + 1.0) == []
+    for step in np.arange(1.0, BOOST_COAST_S + 1.5):  # JPN goes on reporting
+        fusion.ingest(_report("JPN", 1, f, t + step, rng, initiated_t=2.0), t + step)
+        nations = {n for trk in fusion.fuse(t + step) for n in trk.nations}
+        assert nations == ({"JPN", "ROK"} if step <= BOOST_COAST_S else {"JPN"}), step
 
+
+def test_a_member_in_the_air_leaves_within_seconds(flights):
+    """A track in re-entry flown on without plots carries a drag error that grows as fast as the
+    drag: a member in the air not reported for more than AIR_COAST_S leaves its system track
+    (above the air it stays for COAST_S); the name holds."""
+    from warnlink.fusion.system_tracks import AIR_COAST_S, COAST_S
+
+    f = flights[0]
+    rng = np.random.default_rng(6)
+    for t, coast_s in ((f.trajectory.t_impact - 40.0, AIR_COAST_S), (200.0, COAST_S)):  # 52 km, falling; 300 km up
+        fusion = Fusion("USA", epoch_ns=EPOCH)
+        fusion.ingest(_report("ROK", 1, f, t, rng, sigma=20.0, initiated_t=1.0), t)
+        fusion.ingest(_report("JPN", 1, f, t, rng, sigma=20.0, initiated_t=2.0), t)
+        assert fusion.fuse(t)[0].nations == ("JPN", "ROK")
+        for step in np.arange(1.0, coast_s + 1.5):  # JPN goes on reporting, ROK has lost it
+            fusion.ingest(_report("JPN", 1, f, t + step, rng, sigma=20.0, initiated_t=2.0), t + step)
+            (trk,) = fusion.fuse(t + step)
+            assert trk.id == "ST-ROK-T1"  # the name holds
+            assert trk.nations == (("JPN", "ROK") if step <= coast_s else ("JPN",)), (coast_s, step)
 
 def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(flights):
     """A radar that picks the missile up just after burnout starts its track as burning (its

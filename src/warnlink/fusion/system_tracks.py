@@ -45,6 +45,13 @@ COAST_S = 30.0  # a local track not reported for this long leaves its system tra
 # SRBM whose track was lost at burnout, coasted with its thrust, made a second system track
 # 53 km off). So a boosting track not reported for this long leaves sooner.
 BOOST_COAST_S = 5.0
+# So too a track in the air (a nominal drag above motion.DRAG_ERROR_MIN_MPS2): its drag error,
+# flown on without plots, grows as the drag does, e-fold in a few seconds low down, and the
+# linearised covariance does not keep up. Short SRBM: ROK's radar lost the missile 45 km up,
+# 30 s before impact, and its last report, flown on as a member down to 4-5 km, pulled the
+# system track off and split it from the USA's. Once it has left, the member's estimate is
+# still fused as a prior while it adds (see the module docstring), but no longer associates.
+AIR_COAST_S = 5.0
 LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or until it lands)
 MODE_MIN_UPDATES = 10  # plots behind a local track before its thrust probability speaks for the system track
 _UNKNOWN_ROWS = np.full((3, 9), np.nan)  # a track that did not release its acceleration's covariance
@@ -143,6 +150,7 @@ class Fusion:
     hold_chi2: float = HOLD_CHI2_6DOF
     coast_s: float = COAST_S
     boost_coast_s: float = BOOST_COAST_S
+    air_coast_s: float = AIR_COAST_S
     renames: dict[str, str] = field(default_factory=dict)
     _local: dict[tuple[str, str], LocalTrack] = field(default_factory=dict)
     _groups: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
@@ -180,8 +188,7 @@ class Fusion:
 
     def fuse(self, t_s: float) -> list[SystemTrack]:
         """System tracks at scenario time ``t_s``, sorted by id."""
-        for key in [k for k, trk in self._local.items() if t_s - trk.state_t_s > self.coast_s
-                    or (trk.boost_probability > BOOSTING and t_s - trk.state_t_s > self.boost_coast_s)]:
+        for key in [k for k, trk in self._local.items() if self._unreported_too_long(trk, t_s)]:
             self._depart(key)
         keys = sorted(self._local)
         if not keys:
@@ -254,6 +261,16 @@ class Fusion:
         self._tracks = out
         self._names = {member: trk.id for trk in out.values() for member in trk.members}
         return [out[k] for k in sorted(out)]
+
+    def _unreported_too_long(self, trk: LocalTrack, t_s: float) -> bool:
+        """Whether a local track has gone unreported too long to stay a member: COAST_S, or
+        sooner while its motor burns (BOOST_COAST_S) or it is in the air (AIR_COAST_S)."""
+        age = t_s - trk.state_t_s
+        if age > self.coast_s:
+            return True
+        if age > self.boost_coast_s and trk.boost_probability > BOOSTING:
+            return True
+        return age > self.air_coast_s and bool(motion.nominal_drag(trk.x[None])[0] > motion.DRAG_ERROR_MIN_MPS2)
 
     def _remember_lost(self, out, renames, t_s: float) -> None:
         """System tracks that ended this step without merging into another are kept as lost:
