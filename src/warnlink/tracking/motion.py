@@ -44,20 +44,15 @@ DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is no a
 # There the vacuum a has a spread of 1e-3 m/s^2 (BALLISTIC: jerk PSD over twice its decay rate),
 # INV_BETA_RELATIVE_SIGMA of this drag: a enters the air with the spread of a drag error.
 DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
-# The drag error's growth and direction are linearised as given; in the last seconds of a
-# steep re-entry, where the drag changes fastest, that alone left the velocity covariance
-# several times too small (velocity NEES 5-12 on the demo's MRBM over seeds 1-8, 50-180
-# for a coefficient of 4,000 kg/m^2). A small white share of the drag error on the velocity
-# covers it: 0.08 of its spread. 0.5 kept the last 20 s too wide (velocity NEES 0.5-1.1);
-# 0.15 was on the safe side too, and 0.08 tracked closer: terminal RMSE on 10 seeds 98 -> 94 m
-# (short SRBM), 92 -> 86 m (depressed SRBMs), 76 -> 74 m (demo, terminal velocity NEES 1.9-2.5).
-# Part of what it covered was the drag error's direction, which lagged the path's turn until the
-# error was made to turn with the velocity (_a_dynamics; tests/test_motion_models.py): without the
-# white share an EKF's velocity NEES across the path, in its plane, was 46 below 10 km, now 0.78.
-# On every axis it now only widens the covariance, but dropping it together with the 30 s
-# forgetting let the nodes' tracks split in the last seconds of the short SRBM (a partner's
-# coasting track went astray); so it stays for now.
-DRAG_WHITE_SHARE = 0.08
+# The ballistic model's drag error has no white share on the velocity. One (0.08 of the drag
+# error's spread, on every axis) once covered the last seconds of a steep re-entry, where the
+# error's direction lagged the path's turn (velocity NEES 5-12 on the demo's MRBM); the error
+# now turns with the velocity (_a_dynamics; tests/test_motion_models.py), and the share only
+# widened the covariance: short SRBM terminal NEES below its band at 0.12 of its steps. What
+# made dropping it split tracks once, a partner's member flown on low in the air, now leaves
+# within seconds (fusion.system_tracks.AIR_COAST_S). The 30 s forgetting stays: for an SRBM
+# the drag is "felt" (DRAG_ERROR_MIN_MPS2) up to some 120 km, and without it the drag error
+# held the velocity after burnout too tightly for the rest of the climb.
 
 _OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
 _CENTRIFUGAL = -(_OMEGA_CROSS @ _OMEGA_CROSS)  # d(-w x (w x r))/dr
@@ -296,10 +291,11 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     sigma = INV_BETA_RELATIVE_SIGMA * drag
     # Where a is the drag error it is driven to its spread sigma along the velocity (a
     # Gauss-Markov process of time constant tau has PSD 2 sigma^2 / tau): drag has no
-    # sideways part. Elsewhere a drag error of sigma persisting DRAG_ERROR_CORRELATION_S
-    # acts like white noise on the velocity of PSD 2 sigma^2 tau.
+    # sideways part, and the velocity takes the error only through a. Elsewhere a drag
+    # error of sigma persisting DRAG_ERROR_CORRELATION_S acts like white noise on the
+    # velocity of PSD 2 sigma^2 tau.
     along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S, 0.0)
-    vel = vel + np.where(in_a, DRAG_WHITE_SHARE**2, 1.0) * 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2
+    vel = vel + np.where(in_a, 0.0, 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2)
     Q = np.einsum("nik,jl->nijkl", _blocks(jerk, vel, dt), np.eye(3))  # the same block on each axis
     if in_a.any():
         v_hat = x[:, 3:6] / np.maximum(np.linalg.norm(x[:, 3:6], axis=1), 1e-3)[:, None]
