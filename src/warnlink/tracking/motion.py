@@ -50,9 +50,10 @@ DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numeri
 # now turns with the velocity (_a_dynamics; tests/test_motion_models.py), and the share only
 # widened the covariance: short SRBM terminal NEES below its band at 0.12 of its steps. What
 # made dropping it split tracks once, a partner's member flown on low in the air, now leaves
-# within seconds (fusion.system_tracks.AIR_COAST_S). The 30 s forgetting stays: for an SRBM
-# the drag is "felt" (DRAG_ERROR_MIN_MPS2) up to some 120 km, and without it the drag error
-# held the velocity after burnout too tightly for the rest of the climb.
+# within seconds (fusion.system_tracks.AIR_COAST_S). The 30 s forgetting stays: an SRBM burns
+# out low (the short SRBM near 30 km) and climbs through the air for some 40 s more; without
+# forgetting, the drag error held the velocity too tightly there, and the velocity error it
+# left stayed through the rest of the climb.
 
 _OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
 _CENTRIFUGAL = -(_OMEGA_CROSS @ _OMEGA_CROSS)  # d(-w x (w x r))/dr
