@@ -244,6 +244,7 @@ def test_a_member_in_the_air_leaves_within_seconds(flights):
             assert trk.id == "ST-ROK-T1"  # the name holds
             assert trk.nations == (("JPN", "ROK") if step <= coast_s else ("JPN",)), (coast_s, step)
 
+
 def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(flights):
     """A radar that picks the missile up just after burnout starts its track as burning (its
     prior low down); until MODE_MIN_UPDATES plots stand behind it, the system track takes the

@@ -46,9 +46,9 @@ DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is no a
 DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
 # The ballistic model's drag error has no white share on the velocity. One (0.08 of the drag
 # error's spread, on every axis) once covered the last seconds of a steep re-entry, where the
-# error's direction lagged the path's turn (velocity NEES 5-12 on the demo's MRBM); the error
-# now turns with the velocity (_a_dynamics; tests/test_motion_models.py), and the share only
-# widened the covariance: short SRBM terminal NEES below its band at 0.12 of its steps. What
+# error's direction lagged the path's turn; the error now turns with the velocity
+# (_a_dynamics; tests/test_motion_models.py), and the share only widened the covariance (the
+# short SRBM's terminal NEES was below its band at 0.22 of its steps, now 0.11). What
 # made dropping it split tracks once, a partner's member flown on low in the air, now leaves
 # within seconds (fusion.system_tracks.AIR_COAST_S). The 30 s forgetting stays: an SRBM burns
 # out low (the short SRBM near 30 km) and climbs through the air for some 40 s more; without
