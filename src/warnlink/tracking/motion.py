@@ -6,8 +6,9 @@ that gravity, the Earth's rotation and nominal drag do not explain (thrust while
 motor burns, the drag error of an uncertain ballistic coefficient, a manoeuvre).
 Each model says how ``a`` behaves:
 
-* ``BALLISTIC``: above the air ``a`` decays to zero within seconds (Gauss-Markov,
-  short time constant). In the air ``a`` is the error of the nominal drag: the true
+* ``BALLISTIC``: above the air ``a`` is what is left of the drag error, a Gauss-Markov
+  process of short time constant along the velocity, its spread half the nominal drag:
+  nothing at all far up. In the air ``a`` is the error of the nominal drag: the true
   ballistic coefficient is not known, and an error in 1/beta is a force along the drag
   that lasts the whole re-entry and grows as the drag does (density times speed
   squared; e-fold in a few seconds low down). So there ``a`` grows with the nominal
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warnlink.frames import EARTH_ROTATION_RATE
+from warnlink.frames import EARTH_ROTATION_RATE, WGS84_A
 from warnlink.physics.atmosphere import density_fast
 from warnlink.physics.dynamics import fast_altitude, state_derivative
 from warnlink.physics.gravity import gravity_gradient_point_mass
@@ -40,9 +41,11 @@ NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coeffic
 INV_BETA_RELATIVE_SIGMA = 0.5  # the true coefficient is known to within a factor of two
 DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent (thrusting models)
 DRAG_ERROR_TIME_CONSTANT_S = 30.0  # the ballistic model's drag error: a re-entry lasts about this long
-DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is no air: a decays as in vacuum.
-# There the vacuum a has a spread of 1e-3 m/s^2 (BALLISTIC: jerk PSD over twice its decay rate),
-# INV_BETA_RELATIVE_SIGMA of this drag: a enters the air with the spread of a drag error.
+DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is thin air: a decays within seconds.
+# Above it the drag error is still there, and still INV_BETA_RELATIVE_SIGMA of the nominal
+# drag, but too small to outlast the air's thinning: the ballistic model drives a, along the
+# velocity, to that spread with its own short time constant (process_noise), so a enters the
+# air with the spread of a drag error, and far above it, where there is no drag, has none.
 DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
 # The ballistic model's drag error has no white share on the velocity. One (0.08 of the drag
 # error's spread, on every axis) once covered the last seconds of a steep re-entry, where the
@@ -66,7 +69,8 @@ class MotionModel:
     name: str
     accel_time_constant_s: float  # inf: random walk; small: a is forced to 0
     jerk_psd: float  # (m/s^3)^2 / Hz driving a
-    velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
+    velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces), at the Earth's radius
+    velocity_psd_falloff: float = 0.0  # velocity_psd is times (WGS84_A / r)^this (gravity beyond J2)
     exhaust_velocity_mps: float = np.inf  # a grows as |a| a / this (a burning motor); inf: no growth
     drag_error_in_a: bool = False  # in the air, a is the drag error (see the module docstring)
 
@@ -79,12 +83,21 @@ class MotionModel:
         return 0.0 if not np.isfinite(self.exhaust_velocity_mps) else 1.0 / self.exhaust_velocity_mps
 
 
-# The ballistic model's noise is the gravity it leaves out: beyond J2 the Earth's field
-# differs by some 5e-5 m/s^2 (J3, J4, tesseral terms, anomalies), nearly constant over a
-# flight of T ~ 300 s. A white noise q grows the same position error over T when
-# q = 3 b^2 T / 4 ~ 6e-7 (m/s^2)^2/Hz; 1e-6 is taken. The drag error is added apart
-# (process_noise), where there is air.
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-6, velocity_psd=1e-6, drag_error_in_a=True)
+# The ballistic model's noise is what it leaves out: the drag error (a, process_noise) and
+# the gravity beyond J2. That differs from J2's by some 5e-5 m/s^2 at the surface (J3, J4,
+# tesseral terms, anomalies), nearly constant over a flight of T ~ 300 s. A white noise q
+# grows the same position error over T when q = 3 b^2 T / 4 ~ 6e-7 (m/s^2)^2/Hz; 1e-6 is
+# taken. A degree-n term falls as (R / r)^(n + 2), so the slowest of them (degree 2, the
+# tesseral C22 and S22, as large as J3) as (R / r)^4 and its PSD as (R / r)^8: at 1,000 km
+# 0.3 of the surface's, at a lofted ICBM's apogee (6,500 km) 0.004. With this held at the
+# surface's value and ``a`` given a spread of 1e-3 m/s^2 on every axis above the air, both
+# with no force of that size behind them, a track flown over an hour's gap near apogee took
+# on 0.14 m/s of velocity noise per axis, and was found again less sure of itself than its
+# errors warranted (velocity NEES 1.7 where 3 is right, tests/test_motion_models.py). The
+# white jerk is a floor, not a force: a spread of 1e-6 m/s^2 in ``a`` keeps the covariance
+# (and the bound's information matrix) invertible where there is no drag.
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-12, velocity_psd=1e-6,
+                        velocity_psd_falloff=8.0, drag_error_in_a=True)
 # A motor at constant mass flow m' and exhaust velocity c pushes a = c m' / m, so
 # da/dt = a^2 / c: a single-stage SRBM's thrust acceleration doubles or triples over its
 # burn (jerk up to 6 m/s^3 at burnout), which a random walk can follow only by lagging
@@ -286,19 +299,25 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     if isinstance(models, MotionModel):
         models = [models] * n
     jerk = np.array([m.jerk_psd for m in models])
-    vel = np.array([m.velocity_psd for m in models])
+    falloff = np.array([m.velocity_psd_falloff for m in models])
+    radius = np.maximum(np.linalg.norm(x[:, :3], axis=1), WGS84_A)
+    vel = np.array([m.velocity_psd for m in models]) * (WGS84_A / radius) ** falloff
     drag = nominal_drag(x)
-    in_a = drag_flags(models, n) & (drag > DRAG_ERROR_MIN_MPS2)
+    flagged = drag_flags(models, n)
+    in_a = flagged & (drag > DRAG_ERROR_MIN_MPS2)
     sigma = INV_BETA_RELATIVE_SIGMA * drag
     # Where a is the drag error it is driven to its spread sigma along the velocity (a
     # Gauss-Markov process of time constant tau has PSD 2 sigma^2 / tau): drag has no
-    # sideways part, and the velocity takes the error only through a. Elsewhere a drag
+    # sideways part, and the velocity takes the error only through a. In thin air it is
+    # driven the same way, at the model's own short time constant. Elsewhere a drag
     # error of sigma persisting DRAG_ERROR_CORRELATION_S acts like white noise on the
     # velocity of PSD 2 sigma^2 tau.
-    along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S, 0.0)
-    vel = vel + np.where(in_a, 0.0, 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2)
+    decay, _ = rates(models, n)
+    along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S,
+                     np.where(flagged, 2.0 * sigma**2 * decay, 0.0))
+    vel = vel + np.where(flagged, 0.0, 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2)
     Q = np.einsum("nik,jl->nijkl", _blocks(jerk, vel, dt), np.eye(3))  # the same block on each axis
-    if in_a.any():
+    if flagged.any():
         v_hat = x[:, 3:6] / np.maximum(np.linalg.norm(x[:, 3:6], axis=1), 1e-3)[:, None]
         Q = Q + np.einsum("nik,nj,nl->nijkl", _blocks(along, np.zeros(n), dt), v_hat, v_hat)
     return Q.reshape(n, 9, 9)  # Q[3i + j, 3k + l] = block[i, k] * axes[j, l]
@@ -372,9 +391,9 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
     """9-D ballistic states (n, 9) and covariances (n, 9, 9) of shared 6-D ones.
 
     Above the air ``a`` is 0 and known to be (the ballistic model's own noise takes it to
-    its small vacuum spread within seconds). In the air ``a`` is the drag error. Where the
-    sender released its rows of the 9x9 covariance (``accel_rows`` (n, 3, 9), NaN where
-    not), ``a`` is the released ``accel`` with them. Elsewhere its mean is the released
+    the small spread of the drag error left there within seconds). In the air ``a`` is the
+    drag error. Where the sender released its rows of the 9x9 covariance (``accel_rows``
+    (n, 3, 9), NaN where not), ``a`` is the released ``accel`` with them. Elsewhere its mean is the released
     ``accel`` along the velocity (0 if withheld) and its covariance the prior spread of a
     drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag: the
     sender's own is smaller, so that is on the safe side. Set to 0 instead, a state flown
