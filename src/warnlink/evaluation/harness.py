@@ -159,8 +159,11 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
     truth's motor burns and by the BALLISTIC model after it, linearised along the truth;
     at burnout the acceleration becomes known to be small, as the IMM resets it. Fisher
     information recursion J_k = (Q + F J_{k-1}^-1 F^T)^-1 + sum H^T R^-1 H over every radar
-    plot of this launch in the step (the detections actually made). Infrared lines of
-    sight are left out (they inform the launch, not the track).
+    plot of this launch in the step (the detections actually made), run as its inverse,
+    the Kalman covariance recursion in Joseph form: J itself, whose acceleration block in a
+    coast is some 1e12 times its position block, was singular to double precision in the
+    last seconds of a lofted ICBM's re-entry. Infrared lines of sight are left out (they
+    inform the launch, not the track).
     """
     plots_at = defaultdict(list)  # step end -> sensor ids
     for report, labels in zip(sensor_run.reports, sensor_run.labels):
@@ -178,7 +181,7 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
             sites[sid] = RadarSite.from_geodetic(sid, np.radians(s.lat_deg), np.radians(s.lon_deg), s.alt_m,
                                                  (s.sigma_range_m, s.sigma_azimuth_mrad * 1e-3, s.sigma_elevation_mrad * 1e-3))
     t0 = min(plots_at)
-    J = np.eye(9) * 1e-12
+    C = np.eye(9) * 1e12  # no prior: the information J_0 = 1e-12 I
     out = {}
     t = t0
     was_boosting = True
@@ -186,11 +189,9 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
         r, v = traj.state(np.array([t - 1.0]))
         boosting = bool(traj.thrusting(np.array([t - 1.0]))[0])
         if was_boosting and not boosting:  # burnout: the acceleration is known to be (nearly) zero
-            C = np.linalg.inv(J)
             C[6:9, :] = 0.0
             C[:, 6:9] = 0.0
             C[6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
-            J = np.linalg.inv(C)
         was_boosting = boosting
         model = motion.BOOST if boosting else motion.BALLISTIC
         a = np.zeros(3)
@@ -198,15 +199,18 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
             a = traj.acceleration(np.array([t - 1.0]))[0] - state_derivative(
                 np.concatenate([r[0], v[0]])[None], motion.NOMINAL_INV_BETA)[0, 3:6]
         F, Q = _transition(np.concatenate([r[0], v[0], a]), model)
-        J = np.linalg.inv(Q + F @ np.linalg.inv(J) @ F.T)
+        C = F @ C @ F.T + Q
         r_now = traj.state(np.array([t]))[0][0]
         for sid in plots_at.get(t, []):
             H = np.zeros((3, 9))
             H[:, :3] = jacobian(sites[sid], r_now[None])[0]
-            J = J + H.T @ np.linalg.solve(sites[sid].noise, H)
+            R = sites[sid].noise
+            K = np.linalg.solve(H @ C @ H.T + R, H @ C).T
+            IKH = np.eye(9) - K @ H
+            C = IKH @ C @ IKH.T + K @ R @ K.T
+        C = 0.5 * (C + C.T)
         if t in plots_at or out:
-            cov = np.linalg.inv(J)
-            out[t] = (float(np.sqrt(max(np.trace(cov[:3, :3]), 0.0))), float(np.sqrt(max(np.trace(cov[3:6, 3:6]), 0.0))))
+            out[t] = (float(np.sqrt(max(np.trace(C[:3, :3]), 0.0))), float(np.sqrt(max(np.trace(C[3:6, 3:6]), 0.0))))
         t += 1.0
     return out
 
