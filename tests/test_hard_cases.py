@@ -113,16 +113,54 @@ def test_depressed_srbms_are_tracked_and_warn_no_one(tmp_path_factory):
     assert metrics["alerts"]["true"] == 0 and metrics["alerts"]["false"] == 0 and metrics["alerts"]["missed"] == 0
 
 
+def _impact_misses(result) -> dict[str, np.ndarray]:
+    """Per nation, the squared Mahalanobis distance of the true impact point from every impact
+    prediction's ellipse (2 dof: 2 on average, 5.99 at the 95% ellipse's edge)."""
+    from warnlink import frames
+
+    (flight,) = result.world.flights.values()
+    truth = frames.geodetic_to_ecef(*flight.trajectory.impact_point, 0.0)
+    out = {}
+    for n, node in result.nodes.items():
+        d2 = []
+        for p in node.record.predictions:
+            en = frames.ecef_to_enu(truth, p.iip_lat_rad, p.iip_lon_rad)[:2]
+            d2.append(float(en @ np.linalg.solve(np.array(p.iip_cov_en_m2).reshape(2, 2), en)))
+        out[n] = np.array(d2)
+    return out
+
+
 @pytest.mark.slow
 def test_a_biased_partner_radar_leaves_the_picture_consistent(tmp_path_factory):
-    """hard-bias: ROK's Chungcheong radar has an uncorrected 2 mrad azimuth bias (1 km at 500 km)."""
+    """hard-bias: ROK's Chungcheong radar has an uncorrected 2 mrad azimuth bias (1 km at 500 km).
+
+    Its ellipses are judged against the same run without the bias (the same noise drawn): a
+    flight's impact predictions share its burnout state and ballistic coefficient, so one
+    flight's coverage is nearly all or nothing, and whether the ellipses are honest is for
+    `warnlink evaluate` over many flights (6 seeds: 0.981). In this seed the flight without
+    the bias holds the truth in 81% of its ellipses (mean distance squared 3.9) and with it in
+    75% (4.3); before the ballistic model's process noise fell with height, 100% and 97%.
+    """
+    import dataclasses
+
+    import msgspec
+
     result, out = _run("hard-bias", tmp_path_factory)
     metrics = json.loads((out / "metrics.json").read_text())
     (launch,) = metrics["launches"]
     for n in NATIONS:
-        assert launch["iip_ellipse95_coverage"][n] >= 0.9, launch
         assert launch["iip_error_km"][n]["final"] < 3.0, launch
     assert metrics["alerts"]["true"] == 1 and metrics["alerts"]["false"] == 0 and metrics["alerts"]["missed"] == 0
+    # The bias costs the ellipses little: coverage at most 0.1 lower, the mean distance at most 1.25x.
+    scenario = result.world.scenario
+    sensors = [msgspec.structs.replace(s, bias_azimuth_mrad=0.0) for s in scenario.config.sensors]
+    unbiased = dataclasses.replace(scenario, config=msgspec.structs.replace(scenario.config, sensors=sensors))
+    twin = run_scenario(unbiased, tmp_path_factory.mktemp("hard-bias-unbiased"), RunOptions(transport="memory"))
+    biased_d2, unbiased_d2 = _impact_misses(result), _impact_misses(twin)
+    for n in NATIONS:
+        coverage, twin_coverage = np.mean(biased_d2[n] <= 5.991), np.mean(unbiased_d2[n] <= 5.991)
+        assert coverage >= twin_coverage - 0.1, (n, coverage, twin_coverage)
+        assert np.mean(biased_d2[n]) <= 1.25 * np.mean(unbiased_d2[n]), (n, biased_d2[n].mean(), unbiased_d2[n].mean())
     # The biased radar's tracks stay in one system track with the others (no duplicate missile).
     traj = result.world.flights["M1"].trajectory
     for n in NATIONS:
