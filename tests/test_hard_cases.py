@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from warnlink.evaluation.metrics import CHI2_2DOF_95, impact_miss_d2
 from warnlink.runner import RunOptions, run_scenario
 from warnlink.scenario.loader import PACKAGED, load_scenario
 
@@ -115,19 +116,11 @@ def test_depressed_srbms_are_tracked_and_warn_no_one(tmp_path_factory):
 
 def _impact_misses(result) -> dict[str, np.ndarray]:
     """Per nation, the squared Mahalanobis distance of the true impact point from every impact
-    prediction's ellipse (2 dof: 2 on average, 5.99 at the 95% ellipse's edge)."""
-    from warnlink import frames
-
+    prediction's ellipse (:func:`warnlink.evaluation.metrics.impact_miss_d2`)."""
     (flight,) = result.world.flights.values()
-    truth = frames.geodetic_to_ecef(*flight.trajectory.impact_point, 0.0)
-    out = {}
-    for n, node in result.nodes.items():
-        d2 = []
-        for p in node.record.predictions:
-            en = frames.ecef_to_enu(truth, p.iip_lat_rad, p.iip_lon_rad)[:2]
-            d2.append(float(en @ np.linalg.solve(np.array(p.iip_cov_en_m2).reshape(2, 2), en)))
-        out[n] = np.array(d2)
-    return out
+    lat, lon = flight.trajectory.impact_point
+    return {n: np.array([impact_miss_d2(p, lat, lon) for p in node.record.predictions])
+            for n, node in result.nodes.items()}
 
 
 @pytest.mark.slow
@@ -158,7 +151,7 @@ def test_a_biased_partner_radar_leaves_the_picture_consistent(tmp_path_factory):
     twin = run_scenario(unbiased, tmp_path_factory.mktemp("hard-bias-unbiased"), RunOptions(transport="memory"))
     biased_d2, unbiased_d2 = _impact_misses(result), _impact_misses(twin)
     for n in NATIONS:
-        coverage, twin_coverage = np.mean(biased_d2[n] <= 5.991), np.mean(unbiased_d2[n] <= 5.991)
+        coverage, twin_coverage = np.mean(biased_d2[n] <= CHI2_2DOF_95), np.mean(unbiased_d2[n] <= CHI2_2DOF_95)
         assert coverage >= twin_coverage - 0.1, (n, coverage, twin_coverage)
         assert np.mean(biased_d2[n]) <= 1.25 * np.mean(unbiased_d2[n]), (n, biased_d2[n].mean(), unbiased_d2[n].mean())
     # The biased radar's tracks stay in one system track with the others (no duplicate missile).

@@ -110,6 +110,15 @@ def test_the_drag_error_turns_with_the_velocity():
     assert off < 0.01, off
 
 
+def _position_update(x, P, z, R):
+    """Kalman update (Joseph form) of 9-D states (n, 9) and covariances (n, 9, 9) with position plots z (n, 3)."""
+    H = np.hstack([np.eye(3), np.zeros((3, 6))])
+    K = P @ H.T @ np.linalg.inv(H @ P @ H.T + R)
+    x = x + np.einsum("nij,nj->ni", K, z - x[:, :3])
+    IKH = np.eye(9) - K @ H
+    return x, IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2)
+
+
 def test_a_filter_on_the_ballistic_model_is_consistent_in_every_direction_low_down():
     """An EKF on the ballistic model (its drag error, no white noise on the velocity) over the
     short SRBM's re-entry from 100 km to 6 km in 20 seeds (each its own ballistic coefficient;
@@ -125,7 +134,6 @@ def test_a_filter_on_the_ballistic_model_is_consistent_in_every_direction_low_do
     from conftest import SHORT_SCENARIO
 
     scenario = load_scenario(SHORT_SCENARIO)
-    H = np.hstack([np.eye(3), np.zeros((3, 6))])
     R = np.eye(3) * 30.0**2
     nees = {"across": [], "out": [], "along": []}  # velocity NEES per direction below 10 km
     for seed in range(1, 21):
@@ -141,10 +149,7 @@ def test_a_filter_on_the_ballistic_model_is_consistent_in_every_direction_low_do
             if alt[i] < 6e3:
                 break
             x, P = motion.predict(x, P, 1.0, motion.BALLISTIC)
-            K = P[0] @ H.T @ np.linalg.inv(H @ P[0] @ H.T + R)
-            x = (x[0] + K @ (r[i] + rng.normal(0.0, 30.0, 3) - x[0, :3]))[None]
-            IKH = np.eye(9) - K @ H
-            P = (IKH @ P[0] @ IKH.T + K @ R @ K.T)[None]
+            x, P = _position_update(x, P, r[i] + rng.normal(0.0, 30.0, 3), R)
             if alt[i] < 10e3:
                 v_hat = v[i] / np.linalg.norm(v[i])
                 across = np.cross(np.cross(r[i], v[i]), v_hat)
@@ -177,17 +182,13 @@ def test_a_track_flown_over_an_hour_near_apogee_is_as_sure_as_the_gravity_it_lea
     r_found, v_found = (s[0] for s in truth.state(np.array([t_found])))
     seeds = 20
     rng = np.random.default_rng(7)
-    H = np.hstack([np.eye(3), np.zeros((3, 6))])
     R = np.eye(3) * 50.0**2
     x = np.concatenate([r[0] + rng.normal(0.0, 50.0, (seeds, 3)), v[0] + rng.normal(0.0, 20.0, (seeds, 3)),
                         np.zeros((seeds, 3))], axis=1)
     P = np.repeat(np.diag([50.0**2] * 3 + [20.0**2] * 3 + [1e-6] * 3)[None], seeds, axis=0)
     for i in range(1, len(t)):
         x, P = motion.predict(x, P, 1.0, motion.BALLISTIC)
-        K = P @ H.T @ np.linalg.inv(H @ P @ H.T + R)
-        x = x + np.einsum("nij,nj->ni", K, r[i] + rng.normal(0.0, 50.0, (seeds, 3)) - x[:, :3])
-        IKH = np.eye(9) - K @ H
-        P = IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2)
+        x, P = _position_update(x, P, r[i] + rng.normal(0.0, 50.0, (seeds, 3)), R)
     x, P = motion.predict(x, P, t_found - t[-1], motion.BALLISTIC)
     lo, hi = chi2.ppf(0.025, 3 * seeds) / seeds, chi2.ppf(0.975, 3 * seeds) / seeds
     for sl, truth_value in ((slice(0, 3), r_found), (slice(3, 6), v_found)):

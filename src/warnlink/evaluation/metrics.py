@@ -45,13 +45,19 @@ def associate_tracks(flights, record: NodeRecord) -> tuple[dict[str, str], dict[
     return {tid: c.most_common(1)[0][0] for tid, c in votes.items()}, first
 
 
-def _ellipse_holds(p: PredictionSample, lat: float, lon: float) -> bool:
+def impact_miss_d2(p: PredictionSample, lat: float, lon: float) -> float:
+    """Squared Mahalanobis distance of the true impact point (lat, lon, rad) from a prediction's
+    ellipse (2 dof: 2 on average, CHI2_2DOF_95 at the 95% ellipse's edge); inf if it is singular."""
     en = frames.ecef_to_enu(frames.geodetic_to_ecef(lat, lon, 0.0), p.iip_lat_rad, p.iip_lon_rad)[:2]
     cov = np.array(p.iip_cov_en_m2).reshape(2, 2)
     try:
-        return bool(en @ np.linalg.solve(cov, en) <= CHI2_2DOF_95)
+        return float(en @ np.linalg.solve(cov, en))
     except np.linalg.LinAlgError:
-        return False
+        return float("inf")
+
+
+def _ellipse_holds(p: PredictionSample, lat: float, lon: float) -> bool:
+    return impact_miss_d2(p, lat, lon) <= CHI2_2DOF_95
 
 
 def _miss_km(p: PredictionSample, lat: float, lon: float) -> float:

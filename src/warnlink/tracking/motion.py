@@ -393,8 +393,8 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
     Above the air ``a`` is 0 and known to be (the ballistic model's own noise takes it to
     the small spread of the drag error left there within seconds). In the air ``a`` is the
     drag error. Where the sender released its rows of the 9x9 covariance (``accel_rows``
-    (n, 3, 9), NaN where not), ``a`` is the released ``accel`` with them. Elsewhere its mean is the released
-    ``accel`` along the velocity (0 if withheld) and its covariance the prior spread of a
+    (n, 3, 9), NaN where not), ``a`` is the released ``accel`` with them. Elsewhere its mean
+    is the released ``accel`` along the velocity (0 if withheld) and its covariance the prior spread of a
     drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag: the
     sender's own is smaller, so that is on the safe side. Set to 0 instead, a state flown
     on in the air kept a drag error of 0 and was too sure of itself.
