@@ -231,7 +231,8 @@ def test_a_filter_on_the_boost_model_is_as_sure_as_the_burn_warrants(launch, fir
             continue
         for name, sl, truth_value in (("position", slice(0, 3), r[i]), ("velocity", slice(3, 6), v[i])):
             err = x[:, sl] - truth_value
-            nees[name].append(np.mean(np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0])))
+            d2 = np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0])
+            nees[name].append(np.mean(d2))
     lo, hi = chi2.ppf(0.025, 3 * seeds) / seeds, chi2.ppf(0.975, 3 * seeds) / seeds
     for name, values in nees.items():
         assert lo < np.mean(values) < hi, (name, np.mean(values), lo, hi)
