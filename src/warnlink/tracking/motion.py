@@ -337,17 +337,19 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S,
                      np.where(flagged, 2.0 * sigma**2 * decay, 0.0))
     vel = vel + np.where(flagged, 0.0, 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2)
-    Q = np.einsum("nik,jl->nijkl", _blocks(jerk, vel, dt), np.eye(3))  # the same block on each axis
+    # A thrust's own jerk (thrust_jerk_psd): its part across the velocity on every axis, and
+    # along the velocity what its along part adds to that.
     thrusting = np.array([m.thrust_jerk for m in models])
+    if thrusting.any():
+        i = np.nonzero(thrusting)[0]
+        thrust_along, thrust_across = thrust_jerk_psd(x[i])
+        jerk = jerk.copy()
+        jerk[i] += thrust_across
+        along = along.copy()
+        along[i] += thrust_along - thrust_across
+    Q = np.einsum("nik,jl->nijkl", _blocks(jerk, vel, dt), np.eye(3))  # the same block on each axis
     if flagged.any() or thrusting.any():
         v_hat = _along_velocity(x)
-    if thrusting.any():  # the thrust's own jerk along and across the velocity (thrust_jerk_psd)
-        i = np.nonzero(thrusting)[0]
-        q_along, q_across = thrust_jerk_psd(x[i])
-        on_v = v_hat[i, :, None] * v_hat[i, None, :]
-        Q[i] += (np.einsum("nik,njl->nijkl", _blocks(q_along, np.zeros(len(i)), dt), on_v)
-                 + np.einsum("nik,njl->nijkl", _blocks(q_across, np.zeros(len(i)), dt), np.eye(3) - on_v))
-    if flagged.any():
         Q = Q + np.einsum("nik,nj,nl->nijkl", _blocks(along, np.zeros(n), dt), v_hat, v_hat)
     return Q.reshape(n, 9, 9)  # Q[3i + j, 3k + l] = block[i, k] * axes[j, l]
 
