@@ -48,6 +48,19 @@ def _reason(verifier, subject, data, now=NOW):
     return info.value.reason
 
 
+def test_a_genuine_partners_track_that_is_no_missiles_is_refused_as_malformed(keys):
+    """Signed by its own key, a track whose covariance no filter makes (a variance of 1e300 m^2)
+    is refused before it reaches the fusion, whose matrix inverse it made fail (LinAlgError:
+    the receiving node down); the reason names the field."""
+    k, ring = keys
+    raw = msgspec.msgpack.decode(msgspec.msgpack.encode(_track()))
+    raw["covariance"] = [1e300 if i in (0, 6, 11) else 0.0 for i in range(21)]
+    data = seal(msgspec.msgpack.encode(raw), k["ROK"], 1, NOW)
+    with pytest.raises(Rejected, match="position sigma 1e\\+150") as info:
+        Verifier(ring).open("wl.v1.ROK.tracks", data, NOW)
+    assert info.value.reason == "malformed"
+
+
 def test_forged_tampered_replayed_and_misplaced_messages_are_refused(keys):
     k, ring = keys
     v = Verifier(ring)

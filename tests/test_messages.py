@@ -134,12 +134,13 @@ def _track_report(**overrides):
 
 
 def test_track_report_carries_the_acceleration_rows_of_its_covariance():
-    from warnlink.messages import decode_wire, pack_accel_covariance, unpack_accel_rows
+    from warnlink.messages import decode_wire, pack_accel_covariance, pack_covariance, unpack_accel_rows
 
     rng = np.random.default_rng(3)
     A = rng.normal(size=(9, 9))
     P9 = A @ A.T
-    sent = _track_report(accel_ecef=[0.5, -0.2, 9.0], accel_covariance=pack_accel_covariance(P9))
+    sent = _track_report(accel_ecef=[0.5, -0.2, 9.0], covariance=pack_covariance(P9[:6, :6]),
+                         accel_covariance=pack_accel_covariance(P9))
     got = decode_wire(encode(sent))
     assert got == sent
     np.testing.assert_allclose(unpack_accel_rows(got.accel_covariance), P9[6:9])
@@ -161,3 +162,33 @@ def test_invalid_acceleration_covariance_named(change, message):
     raw.update(change)
     with pytest.raises(MessageError, match=message):
         decode_wire(msgspec.msgpack.encode(raw))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"state_ecef": [1e150, 0.0, 0.0, 1.0, 2.0, 3.0]}, "estimate: position 1e\\+150 beyond"),
+        ({"state_ecef": [-3.1e6, 4.0e6, 3.9e6, 1e12, 0.0, 0.0]}, "estimate: velocity 1e\\+12 beyond"),
+        ({"accel_ecef": [1e14, 0.0, 0.0]}, "estimate: acceleration 1e\\+14 beyond"),
+        ({"covariance": [1e300 if i in (0, 6, 11) else 0.0 for i in range(21)]}, "estimate: position sigma 1e\\+150"),
+        ({"covariance": [-1.0 if i in (0, 6, 11, 15, 18, 20) else 0.0 for i in range(21)]},
+         "estimate: negative variance -1 at 0"),
+        ({"covariance": [1.0 if i in (0, 6, 11, 15, 18, 20) else (5.0 if i == 1 else 0.0) for i in range(21)]},
+         "estimate: not a covariance: correlation above 1 between 0 and 1"),
+        ({"covariance_independent": [1e300 if i in (0, 6, 11) else 0.0 for i in range(21)]},
+         "covariance_independent: position sigma"),
+    ],
+)
+def test_a_track_that_is_no_missiles_is_refused_naming_why(change, message):
+    """Finite values far beyond any missile (a diverged filter's, a corrupt partner's), let
+    through, reach a fusion: a variance of 1e300 m^2 made its matrix inverse fail (the node
+    down), a thrust of 1e14 m/s^2 flown on put NaN in every node's picture. A dropped
+    track's report, which carries no estimate, is not checked."""
+    from warnlink.messages import decode_wire
+
+    raw = msgspec.msgpack.decode(encode(_track_report()))
+    raw.update(change)
+    with pytest.raises(MessageError, match=message):
+        decode_wire(msgspec.msgpack.encode(raw))
+    raw.update(status="dropped")
+    assert decode_wire(msgspec.msgpack.encode(raw)).status == "dropped"

@@ -89,6 +89,40 @@ def test_one_track_per_missile_clutter_rejected_and_consistent(flights):
     assert 1.5 < np.mean(nees) < 12.0
 
 
+def test_a_diverged_track_is_dropped_and_recorded_while_the_others_go_on(flights):
+    """A filter step that takes a track beyond anything a missile can be (here its thrust set
+    to 1e14 m/s^2, as a diverged filter's was in a trial of the code) drops that track,
+    records why and reports it dropped; the reports stay valid, the other missile's track
+    goes on and the lost one is found again under a new number. Flown on, that thrust put
+    NaN into every node's picture."""
+    from warnlink.tracking import imm
+
+    tracker = LocalTracker("ROK", 0)
+    scans = _scans(flights, clutter_per_scan=0.0)
+    for t, report in scans:
+        tracker.process_radar(report)
+        if t >= 60.0:
+            break
+    before = [track_id for track_id, *_ in tracker.estimates()]
+    assert len(before) == 2
+    tracker.reports()
+    tracker.x[0, imm.BOOST, 6:9] = [1e14, 0.0, 0.0]
+    victim = tracker.meta[0].track_id
+    with np.errstate(over="ignore", invalid="ignore"):  # the step overflows: that is the point
+        tracker.predict_to(61.0)
+    assert [track_id for track_id, _ in tracker.diverged] == [victim]
+    assert tracker.diverged[0][1] in ("state or covariance not finite", "acceleration 1e+14 beyond 1e+04 (SI)")
+    reports = tracker.reports(only_updated=False)
+    other = next(i for i in before if i != victim)
+    assert {(r.track_id, r.status) for r in reports} == {(victim, "dropped"), (other, "active")}
+    for t, report in scans:
+        tracker.process_radar(report)
+        if t >= 70.0:
+            break
+    after = [track_id for track_id, *_ in tracker.estimates()]
+    assert victim not in after and (set(before) - {victim}) < set(after) and len(after) == 2  # found again
+
+
 def test_boost_probability_follows_the_motor(flights):
     tracker = LocalTracker("ROK", 0)
     boost, coast = [], []

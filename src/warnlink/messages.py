@@ -49,6 +49,69 @@ def _check_finite(name: str, values) -> None:
         raise ValueError(f"{name} must be finite")
 
 
+# What a track may say and still be a missile's: beyond these a state is a diverged filter or
+# a corrupt message. Finite values far beyond them, unchecked, broke a fusion's matrix
+# inverse (a partner's variance of 1e300 m^2: LinAlgError, the node down) or its prediction
+# (a diverged filter's thrust of 1e14 m/s^2: NaN in every node's picture).
+MAX_TRACK_NORMS = (1e8, 1e5, 1e4)  # |position| from the Earth's centre m, speed m/s, |acceleration| m/s^2
+MAX_TRACK_SIGMA = (1e7, 1e5, 1e4)  # per axis, the same three
+_PARTS = ("position", "velocity", "acceleration")
+_CORRELATION_TOLERANCE = 1e-6  # a filter's rounding, not a covariance that is not one
+
+
+def track_problems(x: np.ndarray, P: np.ndarray) -> list[str]:
+    """Why each track estimate (states x (n, 6) or (n, 9) with ``a``, covariances P (n, m, m))
+    is no missile's, "" where it may be: not finite, or a position, speed, acceleration or
+    sigma beyond MAX_TRACK_NORMS / MAX_TRACK_SIGMA. Vectorized: a tracker checks every model
+    of every track at every step."""
+    x, P = np.asarray(x, float), np.asarray(P, float)
+    parts = x.shape[1] // 3
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite = np.isfinite(x).all(axis=1) & np.isfinite(P).all(axis=(1, 2))
+        norms = np.stack([np.linalg.norm(x[:, 3 * k:3 * k + 3], axis=1) for k in range(parts)], axis=1)
+        sigmas = np.sqrt(np.abs(np.diagonal(P, axis1=1, axis2=2))).reshape(len(x), parts, 3).max(axis=2)
+    over_norm = norms > np.array(MAX_TRACK_NORMS[:parts])
+    over_sigma = sigmas > np.array(MAX_TRACK_SIGMA[:parts])
+    out = [""] * len(x)
+    for i in np.nonzero(~finite | over_norm.any(axis=1) | over_sigma.any(axis=1))[0]:
+        out[i] = "state or covariance not finite" if not finite[i] else _beyond(norms[i], sigmas[i])
+    return out
+
+
+def _beyond(norms, sigmas) -> str:
+    """The first of a track's norms and per-axis sigmas (position, velocity, acceleration, as
+    many as given) over its bound, "" if none is."""
+    for k, value in enumerate(norms):
+        if value > MAX_TRACK_NORMS[k]:
+            return f"{_PARTS[k]} {value:.3g} beyond {MAX_TRACK_NORMS[k]:.0e} (SI)"
+    for k, value in enumerate(sigmas):
+        if value > MAX_TRACK_SIGMA[k]:
+            return f"{_PARTS[k]} sigma {value:.3g} beyond {MAX_TRACK_SIGMA[k]:.0e} (SI)"
+    return ""
+
+
+def _bounds_problem(x: list[float], P: list[list[float]]) -> str:
+    """:func:`_beyond` of a state (6 or 9 values, or none) and a covariance as lists."""
+    norms = [math.hypot(*x[k:k + 3]) for k in range(0, len(x), 3)]
+    sigmas = [math.sqrt(max(abs(P[i][i]) for i in range(k, k + 3))) for k in range(0, len(P), 3)]
+    return _beyond(norms, sigmas)
+
+
+def _covariance_problem(P: list[list[float]]) -> str:
+    """"" if P (m x m lists) can be a covariance as far as its pairs tell (variances not
+    negative, no correlation above 1), else why. Plain Python: a 6x6 or 9x9 per message,
+    where numpy's per-call cost would be most of decoding it (eigvalsh: 80x msgspec's own)."""
+    m = len(P)
+    for i in range(m):
+        if P[i][i] < 0.0:
+            return f"negative variance {P[i][i]:.3g} at {i}"
+    for i in range(m):
+        for j in range(i + 1, m):
+            if P[i][j] * P[i][j] > P[i][i] * P[j][j] * (1.0 + _CORRELATION_TOLERANCE) + 1e-300:
+                return f"not a covariance: correlation above 1 between {i} and {j}"
+    return ""
+
+
 class _Message(_Wire, kw_only=True, tag_field="kind"):
     """Base of top-level messages: tagged, versioned."""
 
@@ -170,8 +233,23 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
             if len(self.covariance_independent) != 21:
                 raise ValueError("covariance_independent needs 21 values (or none)")
             _check_finite("covariance_independent", self.covariance_independent)
+        if self.status == "active":  # a dropped track's report carries no estimate
+            self._check_estimate()
         if self.status not in ("active", "dropped"):
             raise ValueError(f"status {self.status!r} is not active or dropped")
+
+    def _check_estimate(self) -> None:
+        """The estimate is a missile's (the bounds of :func:`track_problems`) and its
+        covariances are covariances (with the thrust's rows, where released)."""
+        P = _unpack_lists(self.covariance, self.accel_covariance or None)
+        problem = _bounds_problem(list(self.state_ecef) + list(self.accel_ecef), P) or _covariance_problem(P)
+        if problem:
+            raise ValueError(f"estimate: {problem}")
+        if self.covariance_independent:
+            Pi = _unpack_lists(self.covariance_independent, None)
+            problem = _bounds_problem([], Pi) or _covariance_problem(Pi)
+            if problem:
+                raise ValueError(f"covariance_independent: {problem}")
 
 
 class LaunchEvent(_Message, kw_only=True, tag="launch_event"):
@@ -251,6 +329,27 @@ def unpack_covariance(values) -> np.ndarray:
     P = np.zeros((6, 6))
     P[np.triu_indices(6)] = values
     return P + np.triu(P, 1).T
+
+
+def _unpack_lists(upper6, accel_rows24) -> list[list[float]]:
+    """Symmetric 6x6 (or 9x9 with the thrust's 24 rows values) as lists of lists, without numpy."""
+    m = 6 if accel_rows24 is None else 9
+    P = [[0.0] * m for _ in range(m)]
+    k = 0
+    for i in range(6):
+        for j in range(i, 6):
+            P[i][j] = P[j][i] = upper6[k]
+            k += 1
+    if accel_rows24 is not None:
+        for a in range(3):
+            for j in range(6):
+                P[6 + a][j] = P[j][6 + a] = accel_rows24[6 * a + j]
+        k = 18
+        for a in range(3):
+            for b in range(a, 3):
+                P[6 + a][6 + b] = P[6 + b][6 + a] = accel_rows24[k]
+                k += 1
+    return P
 
 
 def pack_accel_covariance(P9) -> list[float]:

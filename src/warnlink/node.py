@@ -129,6 +129,7 @@ class NodeCounters:
     withheld: int = 0  # copies a partner was not entitled to under the release policy
     received: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    diverged_tracks: int = 0  # own tracks a filter step took beyond what a missile can be (dropped)
     sent_to: dict[str, int] = field(default_factory=dict)  # per partner
     withheld_from: dict[str, int] = field(default_factory=dict)  # per partner: what it was not given
     received_from: dict[str, int] = field(default_factory=dict)  # per partner: accepted messages
@@ -189,6 +190,10 @@ class Node:
         """Seal everything the node releases this step; own tracks also go to its fusion."""
         self.t_s = t_s
         self.tracker.predict_to(t_s)
+        for track_id, why in self.tracker.diverged:
+            self.counters.diverged_tracks += 1
+            self.audit.record("diverged", track=track_id or "tentative", reason=why)
+        self.tracker.diverged = []
         bodies: list = []
         for report in self.tracker.reports():
             self.fusion.ingest(report, t_s)

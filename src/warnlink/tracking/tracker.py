@@ -14,16 +14,20 @@ whatever the number of tracks.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
-from warnlink.messages import TrackReport, pack_accel_covariance, pack_covariance
+from warnlink.messages import (MAX_TRACK_NORMS, MAX_TRACK_SIGMA, TrackReport, pack_accel_covariance, pack_covariance,
+                               track_problems)
 from warnlink.physics.dynamics import fast_altitude
 from warnlink.tracking import imm, radar_model
 from warnlink.tracking.radar_model import RadarSite
+
+log = logging.getLogger(__name__)
 
 GATE_CHI2_3DOF = 16.27  # 99.9 %
 INITIAL_SPEED_SIGMA = 3000.0  # m/s per axis: a new plot says nothing of velocity
@@ -74,6 +78,7 @@ class LocalTracker:
         self._serial = 0
         self._confirmed_count = 0
         self.dropped: list[_TrackMeta] = []
+        self.diverged: list[tuple[str | None, str]] = []  # (track id, None if tentative; why), for the record
 
     # ------------------------------------------------------------------ inputs
 
@@ -123,6 +128,7 @@ class LocalTracker:
         dt = t - self.t
         if dt != 0.0 and len(self.meta):
             self.x, self.P, self.mu, self.Pi = imm.mix_and_predict(self.x, self.P, self.mu, dt, self.Pi)
+            self._drop_diverged()
         self.t = t
 
     def _assign(self, site: RadarSite, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +209,43 @@ class LocalTracker:
             self.meta.append(_TrackMeta(self._serial, TENTATIVE, hits=1, sensors={site.sensor_id},
                                         last_update_t=t, updates=1, source_wall_ns=wall_ns))
 
+    def _drop_diverged(self) -> None:
+        """Drop the tracks a filter step has taken beyond what a missile can be
+        (messages.track_problems, on every model's estimate): a diverged filter's numbers,
+        fused or flown on, would overflow every node's picture, and its report is invalid."""
+        n = len(self.meta)
+        if not n or self._all_within_bounds():
+            return
+        problems = track_problems(self.x.reshape(n * imm.K, 9), self.P.reshape(n * imm.K, 9, 9))
+        bad = np.array([any(problems[i * imm.K:(i + 1) * imm.K]) for i in range(n)], bool)
+        if not bad.any():
+            return
+        for i in np.nonzero(bad)[0]:
+            m = self.meta[i]
+            why = next(p for p in problems[i * imm.K:(i + 1) * imm.K] if p)
+            log.warning("%s: track %s diverged and is dropped: %s", self.nation, m.track_id or f"#{m.serial}", why)
+            self.diverged.append((m.track_id, why))
+            if m.status == CONFIRMED:
+                self.dropped.append(m)
+        self._keep(~bad)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Keep only these tracks (a mask over them)."""
+        self.x, self.P, self.mu, self.Pi = self.x[keep], self.P[keep], self.mu[keep], self.Pi[keep]
+        self.meta = [m for m, k in zip(self.meta, keep) if k]
+
+    def _all_within_bounds(self) -> bool:
+        """Every model of every track finite and inside the bounds, by a few reductions over the
+        whole arrays (a component within bound/sqrt(3) keeps the norm within it): the check runs
+        at every step, and track_problems' per-track detail is for when this fails."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            largest = np.abs(self.x).reshape(-1, 3, 3).max(axis=(0, 2))  # NaN if any is
+            variance = np.diagonal(self.P, axis1=2, axis2=3).reshape(-1, 3, 3).max(axis=(0, 2))
+            return bool(np.isfinite(self.P.sum()) and np.all(largest * np.sqrt(3.0) <= MAX_TRACK_NORMS)
+                        and np.all(variance <= np.square(MAX_TRACK_SIGMA)))
+
     def _manage(self, t: float) -> None:
+        self._drop_diverged()
         cfg = self.config
         keep = np.ones(len(self.meta), bool)
         if self.meta:
@@ -226,8 +268,7 @@ class LocalTracker:
                 keep[i] = False
                 self.dropped.append(m)
         if not keep.all():
-            self.x, self.P, self.mu, self.Pi = self.x[keep], self.P[keep], self.mu[keep], self.Pi[keep]
-            self.meta = [m for m, k in zip(self.meta, keep) if k]
+            self._keep(keep)
 
     # ------------------------------------------------------------------ outputs
 
