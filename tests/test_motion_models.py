@@ -238,6 +238,19 @@ def test_a_filter_on_the_boost_model_is_as_sure_as_the_burn_warrants(launch, fir
         assert lo < np.mean(values) < hi, (name, np.mean(values), lo, hi)
 
 
+def test_a_thrust_above_the_cap_is_held_not_blown_up():
+    """Only an update can put ``a`` above THRUST_ACCEL_LIMIT (a track with a wide thrust
+    covariance taking one plot). There the logistic law's decay is cubic and stiff: predicted in
+    1 s steps, a thrust of 2,600 m/s^2 went to 1e14 m/s^2 within seconds, and the track to NaN.
+    It is held instead, and the state stays finite."""
+    x = _boosting_state(2600.0)
+    P = np.eye(9)[None] * 100.0
+    for _ in range(10):
+        x, P = motion.predict(x, P, 1.0, motion.BOOST)
+    assert np.all(np.isfinite(x)) and np.all(np.isfinite(P))
+    assert np.linalg.norm(x[0, 6:9]) == pytest.approx(2600.0, rel=1e-9)
+
+
 def test_a_staging_model_at_rest_does_not_mix_into_the_boost_model():
     """While no staging is seen the staging model sits at its resting probability, below the
     interaction floor, and the boost model predicts as if alone: the staging hypothesis's

@@ -107,7 +107,10 @@ BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-12, 
 # motor pushes 40 g, and a boost estimate held over a long gap (all radars blind) stays
 # bounded instead of running off to infinity at t = c / |a|, where the pure law would have
 # burnt the whole mass. At the 50-135 m/s^2 of real burns it is the rocket law to within
-# 12-34%.
+# 12-34%. Above the cap, where only an update can put ``a``, the growth is held at zero: the
+# logistic law's decay there is cubic and stiff, and RK4 over a 1 s step took a thrust of
+# 2,600 m/s^2 to 1e14 within seconds (a trial of the code; the tracker now also drops such a
+# track, tracker.LocalTracker._drop_diverged).
 BOOST_EXHAUST_VELOCITY_MPS = 2600.0
 THRUST_ACCEL_LIMIT = 400.0
 # What the growth law leaves out is white jerk sized from the track (thrust_jerk_psd). Along
@@ -237,7 +240,8 @@ def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, in_air: np
     out[:, :6] = state_derivative(x[:, :6], NOMINAL_INV_BETA)
     out[:, 3:6] += a
     norm = np.linalg.norm(a, axis=1)
-    thrust = growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT)
+    capped = np.minimum(norm, THRUST_ACCEL_LIMIT)  # above the cap the law is held (THRUST_ACCEL_LIMIT)
+    thrust = growth * capped * (1.0 - capped / THRUST_ACCEL_LIMIT)
     if in_air is None:  # a decays (or grows as thrust) alike on every axis
         out[:, 6:9] = a * (thrust - decay)[:, None]
     else:
@@ -291,8 +295,9 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
     if growth is not None and np.any(growth):  # d(s(|a|) a)/da = s I + s'(|a|) a a^T / |a|
         a = x[:, 6:9]
         norm = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
-        s = growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT)
-        ds = growth * (1.0 - 2.0 * norm / THRUST_ACCEL_LIMIT)
+        below = norm < THRUST_ACCEL_LIMIT
+        s = np.where(below, growth * norm * (1.0 - norm / THRUST_ACCEL_LIMIT), 0.0)
+        ds = np.where(below, growth * (1.0 - 2.0 * norm / THRUST_ACCEL_LIMIT), 0.0)
         A[:, 6:9, 6:9] += s[:, None, None] * eye + ds[:, None, None] * a[:, :, None] * a[:, None, :] / norm[:, None, None]
     scale = np.ones(n)
     if in_air is not None:
