@@ -98,9 +98,9 @@ def _bounds_problem(x: list[float], P: list[list[float]]) -> str:
 
 
 def _covariance_problem(P: list[list[float]]) -> str:
-    """"" if P (m x m lists) can be a covariance as far as its pairs tell (variances not
-    negative, no correlation above 1), else why. Plain Python: a 6x6 or 9x9 per message,
-    where numpy's per-call cost would be most of decoding it (eigvalsh: 80x msgspec's own)."""
+    """Why P (m x m lists) cannot be a covariance as far as its pairs tell (a negative variance,
+    a correlation above 1), "" if it can. Plain Python: a 6x6 or 9x9 per message, where
+    numpy's per-call cost would be most of decoding it (eigvalsh: 80x msgspec's own)."""
     m = len(P)
     for i in range(m):
         if P[i][i] < 0.0:
@@ -233,10 +233,10 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
             if len(self.covariance_independent) != 21:
                 raise ValueError("covariance_independent needs 21 values (or none)")
             _check_finite("covariance_independent", self.covariance_independent)
-        if self.status == "active":  # a dropped track's report carries no estimate
-            self._check_estimate()
         if self.status not in ("active", "dropped"):
             raise ValueError(f"status {self.status!r} is not active or dropped")
+        if self.status == "active":  # a dropped track's report carries no estimate
+            self._check_estimate()
 
     def _check_estimate(self) -> None:
         """The estimate is a missile's (the bounds of :func:`track_problems`) and its
