@@ -109,7 +109,7 @@ def test_a_diverged_track_is_dropped_and_recorded_while_the_others_go_on(flights
     tracker.reports()
     tracker.x[0, imm.BOOST, 6:9] = [1e14, 0.0, 0.0]
     victim = tracker.meta[0].track_id
-    with np.errstate(over="ignore", invalid="ignore"):  # the step overflows: that is the point
+    with np.errstate(over="ignore", invalid="ignore"):  # the step may overflow: that is the point
         tracker.predict_to(61.0)
     assert [track_id for track_id, _ in tracker.diverged] == [victim]
     assert re.fullmatch(r"(position|velocity|acceleration)( sigma)? \S+ beyond \S+ \(SI\)|state or covariance not finite",

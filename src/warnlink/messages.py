@@ -332,7 +332,9 @@ def unpack_covariance(values) -> np.ndarray:
 
 
 def _unpack_lists(upper6, accel_rows24) -> list[list[float]]:
-    """Symmetric 6x6 (or 9x9 with the thrust's 24 rows values) as lists of lists, without numpy."""
+    """:func:`unpack_covariance` (9x9 with :func:`unpack_accel_rows`' values where given) as
+    lists of lists, by hand: through those two and ``tolist`` a report's check took 69 us, by
+    hand 20 us (timeit of decode_wire)."""
     m = 6 if accel_rows24 is None else 9
     P = [[0.0] * m for _ in range(m)]
     k = 0

@@ -216,13 +216,14 @@ class LocalTracker:
         n = len(self.meta)
         if not n or self._all_within_bounds():
             return
-        problems = track_problems(self.x.reshape(n * imm.K, 9), self.P.reshape(n * imm.K, 9, 9))
-        bad = np.array([any(problems[i * imm.K:(i + 1) * imm.K]) for i in range(n)], bool)
+        problems = np.array(track_problems(self.x.reshape(n * imm.K, 9), self.P.reshape(n * imm.K, 9, 9)))
+        problems = problems.reshape(n, imm.K)
+        bad = (problems != "").any(axis=1)
         if not bad.any():
             return
         for i in np.nonzero(bad)[0]:
             m = self.meta[i]
-            why = next(p for p in problems[i * imm.K:(i + 1) * imm.K] if p)
+            why = next(p for p in problems[i] if p)
             log.warning("%s: track %s diverged and is dropped: %s", self.nation, m.track_id or f"#{m.serial}", why)
             self.diverged.append((m.track_id, why))
             if m.status == CONFIRMED:
