@@ -35,6 +35,7 @@ def test_small_monte_carlo(tmp_path):
         assert node["nees_in_band_fraction"] + node["nees_below_band_fraction"] + node["nees_above_band_fraction"] == \
             pytest.approx(1.0, abs=2e-3)
         assert node["false_alerts"] == 0 and node["missed_alerts"] == 0
+        assert node["diverged_tracks"] == 0  # summed over the runs' metrics.json
         lo, hi = node["ellipse95_coverage_ci95"]
         assert lo <= node["ellipse95_coverage"] <= hi
     # Japan's node warns its EEZ no later than 10 s after the oracle.

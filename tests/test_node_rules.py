@@ -1,6 +1,7 @@
 """A node's own rules between the picture and the warnings: when a missile has burnt out,
 and when an overflight is over. Each found wanting in a Monte Carlo run of a public launch."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -79,3 +80,54 @@ def test_an_overflight_ends_when_the_ground_track_leaves_the_area_even_between_s
     assert Node._overflight_exits(_node(), pred) == {"ISLAND": 220.0 + CONFIG.overflight_exit_margin_s}
     pred.ground_track_lat_rad = np.radians(np.full(4, 45.0))  # passes north of it
     assert Node._overflight_exits(_node(), pred) == {}
+
+
+def test_a_node_counts_audits_and_reports_its_own_diverged_track(tmp_path):
+    """When its tracker drops a diverged track (see tests/test_tracker.py), the node counts it,
+    writes a ``diverged`` audit record with the reason and tells its partners the track is
+    dropped; a partner opens that report like any other. A run's metrics.json carries the
+    count per node (tests/test_run_e2e.py)."""
+    import json
+    import time
+
+    from warnlink.exchange.envelope import Sealer, Verifier
+    from warnlink.exchange.signing import KeyRing, NodeKey
+    from warnlink.messages import TrackReport
+    from warnlink.scenario.loader import load_scenario
+    from warnlink.scenario.sensors import simulate_sensors
+    from warnlink.scenario.world import build_world
+    from warnlink.tracking import imm
+
+    scenario = load_scenario(Path(__file__).parent / "scenarios" / "short_srbm.toml")
+    world = build_world(scenario, 1)
+    radars = [s for s in scenario.config.sensors if s.nation == "ROK" and s.type == "radar"]
+    run = simulate_sensors(radars, world.trajectories, 80.0, scenario.epoch_ns, 1)
+    keys = {n: NodeKey.generate(n) for n in ("ROK", "JPN")}
+    ring = KeyRing()
+    for n, key in keys.items():
+        ring.add(n, key.public_bytes())
+    node = Node("ROK", partners=["JPN"], areas=scenario.areas, epoch_ns=scenario.epoch_ns,
+                sealer=Sealer(keys["ROK"]), verifier=Verifier(ring, me="ROK"), out_dir=tmp_path)
+    partner = Verifier(ring, me="JPN")
+    reports = iter(run.reports)
+    pending = next(reports)
+    t = 0.0
+    while not node.tracker.estimates():
+        t += 1.0
+        while pending is not None and pending.report_time_ns <= scenario.epoch_ns + t * 1e9:
+            node.sense(pending)
+            pending = next(reports, None)
+        node.outgoing(t)
+    (victim, *_), = node.tracker.estimates()
+    node.tracker.x[0, imm.BOOST, 6:9] = [1e14, 0.0, 0.0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sent = node.outgoing(t + 1.0)
+    node.close()
+    assert node.counters.diverged_tracks == 1
+    records = [json.loads(line) for line in (tmp_path / "audit" / "ROK.audit.jsonl").read_text().splitlines()]
+    diverged = [r for r in records if r["event"] == "diverged"]
+    assert [r["track"] for r in diverged] == [victim]
+    assert "beyond" in diverged[0]["reason"] or "not finite" in diverged[0]["reason"]
+    opened = [partner.open(o.subject, o.data, time.time_ns()).body for o in sent]
+    dropped = [b for b in opened if isinstance(b, TrackReport) and b.track_id == victim]
+    assert [b.status for b in dropped] == ["dropped"]

@@ -66,6 +66,7 @@ def test_nothing_lost_and_latency_measured(nats_run):
     # Every release goes to one partner on its own subject: each published copy is delivered once.
     assert m["messages"]["delivered"] == m["messages"]["published"]
     assert m["messages"]["withheld"] == 0  # no release policy: everything goes to every partner
+    assert m["tracks"]["diverged"] == {"ROK": 0, "JPN": 0, "USA": 0}  # no filter left what a missile can be
     assert m["latency_ms"]["p99"] is not None and m["latency_ms"]["p99"] > 0.0
 
 

@@ -116,6 +116,8 @@ async def _run(scenario, out_dir: Path, options: RunOptions, progress, on_step) 
     messages = exchange.message_counts(nodes)
     metrics = compute_metrics(cfg.scenario.name, world, sensor_run, records, scenario.areas, messages)
     metrics["transit_ms"] = exchange.transit_summary()
+    # Own tracks a filter step took beyond what a missile can be, dropped (each also in the audit log).
+    metrics["tracks"] = {"diverged": {n: node.counters.diverged_tracks for n, node in nodes.items()}}
     metrics["run"] = {"transport": "network" if options.network else options.transport, "step_s": options.step_s, "scenario_s": duration,
                       "wall_s": round(time.perf_counter() - started, 3), "seed": seed}
     (out_dir / "metrics.json").write_text(_json(metrics))

@@ -414,9 +414,10 @@ def coverage_interval(per_flight: list[float]) -> list[float] | None:
 
 def _alert_figures(runs, nation) -> dict:
     """Coverage, false and missed alerts of a node's own areas, and its warning delay against the oracle."""
-    coverage, false, missed, delays, first = [], 0, 0, [], []
+    coverage, false, missed, delays, first, diverged = [], 0, 0, [], [], 0
     for r in runs:
         m = r["oracle_metrics"] if nation == ORACLE else r["metrics"]
+        diverged += m.get("tracks", {}).get("diverged", {}).get(nation, 0)
         for launch in m["launches"]:
             c = launch["iip_ellipse95_coverage"].get(nation)
             if c is not None:
@@ -436,7 +437,8 @@ def _alert_figures(runs, nation) -> dict:
             "ellipse95_coverage_ci95": coverage_interval(coverage), "false_alerts": false,
             "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None,
             "warning_delay_vs_oracle_s_max": _r(np.max(delays)) if delays else None,
-            "first_warning_s_median": _r(np.median(first)) if first else None}
+            "first_warning_s_median": _r(np.median(first)) if first else None,
+            "diverged_tracks": diverged}
 
 
 def _r(x, nd=3):
