@@ -38,6 +38,12 @@ def test_small_monte_carlo(tmp_path):
         assert node["diverged_tracks"] == 0  # summed over the runs' metrics.json
         lo, hi = node["ellipse95_coverage_ci95"]
         assert lo <= node["ellipse95_coverage"] <= hi
+    for run in summary["per_run"]:  # what went wrong in which run, to run that seed again
+        assert run["diverged_tracks"] == {"ROK": 0, "JPN": 0, "USA": 0, "ORACLE": 0}
+        assert set(run["worst_nees"]) == {"ROK", "JPN", "USA", "ORACLE"}
+        assert all(w["nees"] > 0 and w["phase"] in ("boost", "midcourse", "terminal") and w["launch"] == "M1"
+                   for w in run["worst_nees"].values())
+        assert all(d["delay_s"] > 0 for d in run["late_warnings"])
     # Japan's node warns its EEZ no later than 10 s after the oracle.
     assert summary["nodes"]["JPN"]["warning_delay_vs_oracle_s"] <= 10.0
     assert (tmp_path / "M1-rmse.png").stat().st_size > 10_000
@@ -112,3 +118,22 @@ def test_bad_evaluation_requests(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["evaluate", str(SHORT_SCENARIO), "--runs", "0", "--out", str(tmp_path)]).exit_code == 2
     assert runner.invoke(app, ["evaluate", str(tmp_path / "none.toml"), "--out", str(tmp_path)]).exit_code == 2
+
+
+def test_warning_delays_are_per_warning_against_the_oracle_s_same_warning():
+    """Only warnings the truth called for and both issued are compared; the worst NEES names its sample."""
+    from warnlink.evaluation.harness import _warning_delays, _worst_nees
+
+    def item(nation, area, issued, hit=True, launch="M1"):
+        return {"launch": launch, "area": area, "nation": nation, "kind": "impact", "issued_s": issued, "hit": hit}
+
+    run = {"metrics": {"alerts": {"items": [item("JPN", "EEZ", 60.0), item("JPN", "LAND", 70.0, hit=False),
+                                            item("JPN", "EEZ", 90.0, launch="M2"), item("ROK", "KOR", 40.0)]}},
+           "oracle_metrics": {"alerts": {"items": [item("ORACLE", "EEZ", 52.5), item("ORACLE", "LAND", 65.0, hit=False),
+                                                   item("ORACLE", "KOR", 45.0)]}},
+           "nodes": {"JPN": {"M1": [(10.0, 1.0, 2.0, "boost", 1.0, 1.0), (20.0, 1.0, 9.5, "midcourse", 1.0, 1.0)],
+                             "M2": [(30.0, 1.0, 4.0, "terminal", 1.0, 1.0)]}}}
+    assert _warning_delays(run, "JPN") == [{"launch": "M1", "area": "EEZ", "kind": "impact", "nation": "JPN",
+                                            "delay_s": 7.5}]
+    assert _warning_delays(run, "ROK")[0]["delay_s"] == -5.0
+    assert _worst_nees(run) == {"JPN": {"nees": 9.5, "launch": "M1", "t_s": 20.0, "phase": "midcourse"}}

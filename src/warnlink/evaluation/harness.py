@@ -385,6 +385,11 @@ def summarise(runs: list[dict]) -> dict:
         "oracle_alerts": {k: r["oracle_metrics"]["alerts"][k] for k in ("true", "false", "missed")},
         "false_alerts": [i for i in r["metrics"]["alerts"]["items"] if not i["hit"]]
                         + [i for i in r["oracle_metrics"]["alerts"]["items"] if not i["hit"]],
+        "late_warnings": [d for nation in nations if nation != ORACLE for d in _warning_delays(r, nation)
+                          if d["delay_s"] > 0],
+        "worst_nees": _worst_nees(r),
+        "diverged_tracks": {**r["metrics"].get("tracks", {}).get("diverged", {}),
+                            **r["oracle_metrics"].get("tracks", {}).get("diverged", {})},
     } for r in runs]
     return out
 
@@ -425,20 +430,38 @@ def _alert_figures(runs, nation) -> dict:
         mine = [i for i in m["alerts"]["items"] if i["nation"] == nation]
         false += sum(1 for i in mine if not i["hit"])
         missed += m["alerts"].get("missed_by_nation", {}).get(nation, 0)
-        oracle_first = {(i["launch"], i["area"], i["kind"]): i["issued_s"] for i in r["oracle_metrics"]["alerts"]["items"]
-                        if i["hit"] and i["issued_s"] is not None}
-        for i in mine:
-            key = (i["launch"], i["area"], i["kind"])
-            if i["hit"] and i["issued_s"] is not None:
-                first.append(i["issued_s"])
-                if key in oracle_first:
-                    delays.append(i["issued_s"] - oracle_first[key])
+        first.extend(i["issued_s"] for i in mine if i["hit"] and i["issued_s"] is not None)
+        delays.extend(d["delay_s"] for d in _warning_delays(r, nation))
     return {"ellipse95_coverage": _r(np.mean(coverage)) if coverage else None,
             "ellipse95_coverage_ci95": coverage_interval(coverage), "false_alerts": false,
             "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None,
             "warning_delay_vs_oracle_s_max": _r(np.max(delays)) if delays else None,
             "first_warning_s_median": _r(np.median(first)) if first else None,
             "diverged_tracks": diverged}
+
+
+def _warning_delays(run: dict, nation: str) -> list[dict]:
+    """Each warning the truth called for that both ``nation`` and the oracle issued: how much later
+    the node issued it (s, negative: earlier)."""
+    oracle_first = {(i["launch"], i["area"], i["kind"]): i["issued_s"] for i in run["oracle_metrics"]["alerts"]["items"]
+                    if i["hit"] and i["issued_s"] is not None}
+    m = run["oracle_metrics"] if nation == ORACLE else run["metrics"]
+    return [{"launch": i["launch"], "area": i["area"], "kind": i["kind"], "nation": nation,
+             "delay_s": _r(i["issued_s"] - oracle_first[(i["launch"], i["area"], i["kind"])], 2)}
+            for i in m["alerts"]["items"]
+            if i["nation"] == nation and i["hit"] and i["issued_s"] is not None
+            and (i["launch"], i["area"], i["kind"]) in oracle_first]
+
+
+def _worst_nees(run: dict) -> dict:
+    """Per node, the system-track sample with the largest position NEES in this run."""
+    out = {}
+    for nation, by_launch in run["nodes"].items():
+        worst = max(((s[2], launch_id, s[0], s[3]) for launch_id, samples in by_launch.items() for s in samples),
+                    default=None)
+        if worst is not None:
+            out[nation] = {"nees": _r(worst[0]), "launch": worst[1], "t_s": _r(worst[2], 2), "phase": worst[3]}
+    return out
 
 
 def _r(x, nd=3):
