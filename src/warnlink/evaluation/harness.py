@@ -357,6 +357,7 @@ def summarise(runs: list[dict]) -> dict:
             "by_phase": {ph: errors[ph] for ph in ("boost", "midcourse", "terminal") if ph in errors},
         }
         node.update(_alert_figures(runs, nation))
+        node["diverged_tracks"] = sum(_diverged_tracks(r).get(nation, 0) for r in runs)
         per_launch = {lid: _launch_figures(runs, nation, lid) for lid in launches}
         for lid, figures in per_launch.items():
             out["launches"][lid]["nodes"][nation] = figures
@@ -388,8 +389,7 @@ def summarise(runs: list[dict]) -> dict:
         "late_warnings": [d for nation in nations if nation != ORACLE for d in _warning_delays(r, nation)
                           if d["delay_s"] > 0],
         "worst_nees": _worst_nees(r),
-        "diverged_tracks": {**r["metrics"].get("tracks", {}).get("diverged", {}),
-                            **r["oracle_metrics"].get("tracks", {}).get("diverged", {})},
+        "diverged_tracks": _diverged_tracks(r),
     } for r in runs]
     return out
 
@@ -419,10 +419,9 @@ def coverage_interval(per_flight: list[float]) -> list[float] | None:
 
 def _alert_figures(runs, nation) -> dict:
     """Coverage, false and missed alerts of a node's own areas, and its warning delay against the oracle."""
-    coverage, false, missed, delays, first, diverged = [], 0, 0, [], [], 0
+    coverage, false, missed, delays, first = [], 0, 0, [], []
     for r in runs:
         m = r["oracle_metrics"] if nation == ORACLE else r["metrics"]
-        diverged += m.get("tracks", {}).get("diverged", {}).get(nation, 0)
         for launch in m["launches"]:
             c = launch["iip_ellipse95_coverage"].get(nation)
             if c is not None:
@@ -436,8 +435,7 @@ def _alert_figures(runs, nation) -> dict:
             "ellipse95_coverage_ci95": coverage_interval(coverage), "false_alerts": false,
             "missed_alerts": missed, "warning_delay_vs_oracle_s": _r(np.median(delays)) if delays else None,
             "warning_delay_vs_oracle_s_max": _r(np.max(delays)) if delays else None,
-            "first_warning_s_median": _r(np.median(first)) if first else None,
-            "diverged_tracks": diverged}
+            "first_warning_s_median": _r(np.median(first)) if first else None}
 
 
 def _warning_delays(run: dict, nation: str) -> list[dict]:
@@ -451,6 +449,12 @@ def _warning_delays(run: dict, nation: str) -> list[dict]:
             for i in m["alerts"]["items"]
             if i["nation"] == nation and i["hit"] and i["issued_s"] is not None
             and (i["launch"], i["area"], i["kind"]) in oracle_first]
+
+
+def _diverged_tracks(run: dict) -> dict[str, int]:
+    """Per node (the oracle's too), the own tracks this run dropped as diverged (metrics.json ``tracks``)."""
+    return {**run["metrics"].get("tracks", {}).get("diverged", {}),
+            **run["oracle_metrics"].get("tracks", {}).get("diverged", {})}
 
 
 def _worst_nees(run: dict) -> dict:
