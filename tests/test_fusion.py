@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from warnlink.fusion import Fusion, ci_pair, covariance_intersection, split_covariance_intersection
+from warnlink.fusion.align import BOOSTING
 from warnlink.fusion.ci import sci_pair, split_parts
 from warnlink.messages import TrackReport, pack_covariance
 from warnlink.scenario.flight import design_flight
@@ -248,7 +249,9 @@ def test_a_member_in_the_air_leaves_within_seconds(flights):
 def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(flights):
     """A radar that picks the missile up just after burnout starts its track as burning (its
     prior low down); until MODE_MIN_UPDATES plots stand behind it, the system track takes the
-    established members' word, so burnout, and the warnings waiting for it, are not held back."""
+    established members' word, so burnout, and the warnings waiting for it, are not held back.
+    Past that, members count by the plots behind them: one undecided partner track ten plots
+    old does not outweigh a member forty old that has seen the motor stop."""
     import msgspec
 
     from warnlink.fusion.system_tracks import MODE_MIN_UPDATES
@@ -265,11 +268,15 @@ def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(
     (trk,) = fusion.fuse(t)
     assert set(trk.nations) == {"ROK", "JPN"}
     assert trk.boost_probability == pytest.approx(0.1)
-    # Once it has enough plots behind it, it counts; and a track alone counts whatever its age.
+    # Once it has enough plots behind it, it counts, by its plots; a track alone counts whatever its age.
     grown = msgspec.structs.replace(young, updates=MODE_MIN_UPDATES)
     fusion.ingest(grown, t)
     (trk,) = fusion.fuse(t)
-    assert trk.boost_probability == pytest.approx(0.9)
+    assert trk.boost_probability == pytest.approx((40 * 0.1 + MODE_MIN_UPDATES * 0.9) / (40 + MODE_MIN_UPDATES))
+    assert trk.boost_probability < BOOSTING
+    fusion.ingest(msgspec.structs.replace(young, updates=120), t)
+    (trk,) = fusion.fuse(t)
+    assert trk.boost_probability == pytest.approx((40 * 0.1 + 120 * 0.9) / 160) and trk.boost_probability > BOOSTING
     alone = Fusion("USA", epoch_ns=EPOCH)
     alone.ingest(young, t)
     assert alone.fuse(t)[0].boost_probability == pytest.approx(0.9)
