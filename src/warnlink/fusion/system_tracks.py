@@ -65,7 +65,7 @@ def _thrust_probability(informed: list) -> float:
     track's is mostly its prior, and a radar that picks a missile up low just after burnout
     starts it as burning (tracking.imm.initial_mu), which under "any member burning" held
     burnout, and the warnings, back by 10-15 s. The counted members are then weighed by their
-    plots: the largest of them was still a member ten plots old against one a hundred old
+    plots: under the largest of them, a member ten plots old outweighed one a hundred old
     (demo seed 80, M3: two partners' tracks made after burnout passed ten plots while still
     undecided, 0.69 and 0.81 against the oldest member's 0.00 and 0.03, and each restarted
     the burnout confirmation; JPN's warning came 20 s after the oracle's).
