@@ -107,7 +107,7 @@ def track_samples(flights, record, assoc: dict[str, str]) -> dict[str, list[tupl
     estimate of the missile: scored as one, a false USA track 34 km from M1 gave demo seed
     62 a boost NEES of 239,153.
     """
-    nearest = {}  # (launch, t) -> sample
+    nearest = {}  # (launch, t) -> sample, in time order as the node recorded its picture
     for s in record.tracks:
         launch_id = assoc.get(s.system_track_id)
         if launch_id is None or not s.cov_pos_m2 or not s.v_ecef_mps:
@@ -128,7 +128,7 @@ def track_samples(flights, record, assoc: dict[str, str]) -> dict[str, list[tupl
         if key not in nearest or sample[1] < nearest[key][1]:
             nearest[key] = sample
     samples = defaultdict(list)
-    for (launch_id, _), sample in sorted(nearest.items(), key=lambda item: item[1][0]):
+    for (launch_id, _), sample in nearest.items():
         samples[launch_id].append(sample)
     return dict(samples)
 
@@ -458,14 +458,17 @@ def _alert_figures(runs, nation) -> dict:
 def _warning_delays(run: dict, nation: str) -> list[dict]:
     """Each warning the truth called for that both ``nation`` and the oracle issued: how much later
     the node issued it (s, negative: earlier)."""
-    oracle_first = {(i["launch"], i["area"], i["kind"]): i["issued_s"] for i in run["oracle_metrics"]["alerts"]["items"]
-                    if i["hit"] and i["issued_s"] is not None}
+    def warning(i):
+        return i["launch"], i["area"], i["kind"]
+
+    def issued(items):
+        return [i for i in items if i["hit"] and i["issued_s"] is not None]
+
+    oracle_first = {warning(i): i["issued_s"] for i in issued(run["oracle_metrics"]["alerts"]["items"])}
     m = run["oracle_metrics"] if nation == ORACLE else run["metrics"]
     return [{"launch": i["launch"], "area": i["area"], "kind": i["kind"], "nation": nation,
-             "delay_s": _r(i["issued_s"] - oracle_first[(i["launch"], i["area"], i["kind"])], 2)}
-            for i in m["alerts"]["items"]
-            if i["nation"] == nation and i["hit"] and i["issued_s"] is not None
-            and (i["launch"], i["area"], i["kind"]) in oracle_first]
+             "delay_s": _r(i["issued_s"] - oracle_first[warning(i)], 2)}
+            for i in issued(m["alerts"]["items"]) if i["nation"] == nation and warning(i) in oracle_first]
 
 
 def _diverged_tracks(run: dict) -> dict[str, int]:
