@@ -142,30 +142,45 @@ def test_warning_delays_are_per_warning_against_the_oracle_s_same_warning():
 def test_a_launch_is_scored_once_per_step_by_its_nearest_track():
     """A false track running 30 km beside a missile for a while, which most of its samples put
     near that launch, is not a second estimate of it: each step is scored once, by the
-    launch's nearest track, and a step the false track holds alone is scored by it."""
+    launch's nearest track, and a step the false track holds alone is scored by it. Its
+    impact predictions count only while it is the nearest, as its state does."""
     import numpy as np
 
     from warnlink.evaluation.harness import track_samples
-    from warnlink.evaluation.metrics import associate_tracks
-    from warnlink.evaluation.records import NodeRecord, SystemTrackSample
+    from warnlink.evaluation.metrics import associate_tracks, launch_predictions, nearest_tracks
+    from warnlink.evaluation.records import NodeRecord, PredictionSample, SystemTrackSample
     from warnlink.scenario.flight import design_flight
 
     flight = design_flight(39.0, 127.5, 150.0, azimuth_deg=95.0, range_km=700.0)
     record = NodeRecord("JPN")
     cov = (100.0**2, 0.0, 0.0, 100.0**2, 0.0, 100.0**2)
     vcov = (10.0**2, 0.0, 0.0, 10.0**2, 0.0, 10.0**2)
+    lat, lon = flight.trajectory.impact_point
+
+    def predict(t, track_id, miss_rad):
+        record.predictions.append(PredictionSample(t, track_id, lat + miss_rad, lon, (1e6, 0.0, 0.0, 1e6),
+                                                   flight.trajectory.t_impact, 1.0, "SRBM", 0.9, False, 1e5))
+
     for t in np.arange(100.0, 120.0):
         r, v = (a[0] for a in flight.trajectory.state(np.array([t])))
         if t < 115.0:  # the true track, 100 m off; the false one, 30 km off
             record.tracks.append(SystemTrackSample(t, "ST-JPN-T1", tuple(r + [100.0, 0.0, 0.0]), 0.0, ("JPN",),
                                                    cov, tuple(v), vcov))
+            if t % 2 == 0:
+                predict(t, "ST-JPN-T1", 1e-5)
         record.tracks.append(SystemTrackSample(t, "ST-USA-T1", tuple(r + [0.0, 30e3, 0.0]), 0.0, ("USA",),
                                                cov, tuple(v), vcov))
+        if t % 3 == 0:
+            predict(t, "ST-USA-T1", 1e-2)
     flights = {"M1": flight}
     assoc, _ = associate_tracks(flights, record)
     assert assoc == {"ST-JPN-T1": "M1", "ST-USA-T1": "M1"}
-    (samples,) = track_samples(flights, record, assoc).values()
+    nearest = nearest_tracks(flights, record, assoc)
+    (samples,) = track_samples(flights, record, nearest).values()
     assert [s[0] for s in samples] == list(np.arange(100.0, 120.0))  # one per step
     err2 = np.array([s[1] for s in samples])
     assert np.allclose(err2[:15], 100.0**2) and np.allclose(err2[15:], 30e3**2)
     assert np.allclose([s[2] for s in samples[:15]], 1.0)
+    kept = [(p.t_s, p.system_track_id) for p in launch_predictions(record, "M1", nearest)]
+    assert kept == ([(t, "ST-JPN-T1") for t in np.arange(100.0, 115.0, 2.0)]
+                    + [(117.0, "ST-USA-T1")])

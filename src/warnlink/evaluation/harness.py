@@ -29,7 +29,7 @@ from scipy.stats import beta as beta_distribution, chi2
 
 from warnlink import frames
 from warnlink.evaluation.gospa import gospa
-from warnlink.evaluation.metrics import associate_tracks
+from warnlink.evaluation.metrics import associate_tracks, launch_predictions, nearest_tracks
 from warnlink.physics.dynamics import state_derivative
 from warnlink.tracking import motion
 from warnlink.tracking.imm import BALLISTIC_ACCEL_VARIANCE
@@ -91,30 +91,24 @@ def _one_run(args) -> dict:
     records = {**{n: node.record for n, node in result.nodes.items()},
                ORACLE: next(iter(oracle.nodes.values())).record}
     for nation, record in records.items():
-        assoc, _ = associate_tracks(world.flights, record)
-        out["nodes"][nation] = track_samples(world.flights, record, assoc)
-        out["iip"][nation] = _iip_errors(world, record, assoc)
+        nearest = nearest_tracks(world.flights, record, associate_tracks(world.flights, record)[0])
+        out["nodes"][nation] = track_samples(world.flights, record, nearest)
+        out["iip"][nation] = _iip_errors(world, record, nearest)
         out["gospa"][nation] = _gospa_over_time(world, record)
     return out
 
 
-def track_samples(flights, record, assoc: dict[str, str]) -> dict[str, list[tuple]]:
+def track_samples(flights, record, nearest: dict[tuple[str, float], str]) -> dict[str, list[tuple]]:
     """Launch -> one (t, position error^2, position NEES, phase, velocity error^2, velocity
-    NEES) per step, of the launch's system track nearest the missile then.
-
-    A second track whose samples mostly lay near a launch, a duplicate or a false track that
-    ran beside it for a while, is a fault of the picture (GOSPA counts it), not a second
-    estimate of the missile: scored as one, a false USA track 34 km from M1 gave demo seed
-    62 a boost NEES of 239,153.
-    """
-    nearest = {}  # (launch, t) -> sample, in time order as the node recorded its picture
+    NEES) per step, of the launch's system track nearest the missile then
+    (:func:`warnlink.evaluation.metrics.nearest_tracks`), in time order."""
+    launch_of = {(track_id, t): launch_id for (launch_id, t), track_id in nearest.items()}
+    samples = defaultdict(list)
     for s in record.tracks:
-        launch_id = assoc.get(s.system_track_id)
+        launch_id = launch_of.get((s.system_track_id, s.t_s))
         if launch_id is None or not s.cov_pos_m2 or not s.v_ecef_mps:
             continue
         traj = flights[launch_id].trajectory
-        if not traj.t_launch <= s.t_s <= traj.t_impact:
-            continue
         r_true, v_true = traj.state(np.array([s.t_s]))
         e = np.asarray(s.r_ecef_m) - r_true[0]
         ev = np.asarray(s.v_ecef_mps) - v_true[0]
@@ -123,30 +117,21 @@ def track_samples(flights, record, assoc: dict[str, str]) -> dict[str, list[tupl
             nees_v = float(ev @ np.linalg.solve(_sym3(s.cov_vel_m2ps2), ev))
         except np.linalg.LinAlgError:
             continue
-        sample = (float(s.t_s), float(e @ e), nees, _phase(traj, s.t_s), float(ev @ ev), nees_v)
-        key = (launch_id, sample[0])
-        if key not in nearest or sample[1] < nearest[key][1]:
-            nearest[key] = sample
-    samples = defaultdict(list)
-    for (launch_id, _), sample in nearest.items():
-        samples[launch_id].append(sample)
+        samples[launch_id].append((float(s.t_s), float(e @ e), nees, _phase(traj, s.t_s), float(ev @ ev), nees_v))
     return dict(samples)
 
 
-def _iip_errors(world, record, assoc) -> dict[str, list[tuple[float, float]]]:
-    """Launch -> (fraction of the true flight time, impact-point error km) of every prediction."""
-    out = defaultdict(list)
-    for p in record.predictions:
-        launch_id = assoc.get(p.system_track_id)
-        if launch_id is None:
-            continue
-        traj = world.flights[launch_id].trajectory
-        if not traj.t_launch <= p.t_s <= traj.t_impact:
-            continue
+def _iip_errors(world, record, nearest) -> dict[str, list[tuple[float, float]]]:
+    """Launch -> (fraction of the true flight time, impact-point error km) of each prediction
+    its nearest track made."""
+    out = {}
+    for launch_id, flight in world.flights.items():
+        traj = flight.trajectory
         lat, lon = traj.impact_point
-        err = float(frames.geodesic_inverse(p.iip_lat_rad, p.iip_lon_rad, lat, lon)[0] / 1e3)
-        out[launch_id].append(((p.t_s - traj.t_launch) / (traj.t_impact - traj.t_launch), err))
-    return dict(out)
+        out[launch_id] = [((p.t_s - traj.t_launch) / (traj.t_impact - traj.t_launch),
+                           float(frames.geodesic_inverse(p.iip_lat_rad, p.iip_lon_rad, lat, lon)[0] / 1e3))
+                          for p in launch_predictions(record, launch_id, nearest)]
+    return {launch_id: errors for launch_id, errors in out.items() if errors}
 
 
 def _gospa_over_time(world, record) -> list[tuple[float, float, int, int]]:

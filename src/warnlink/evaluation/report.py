@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from warnlink import frames, geodata  # noqa: E402
-from warnlink.evaluation.metrics import associate_tracks  # noqa: E402
+from warnlink.evaluation.metrics import associate_tracks, launch_predictions, nearest_tracks  # noqa: E402
 from warnlink.warning import area_hit_by_truth  # noqa: E402
 from warnlink.warning.geo import Ellipse  # noqa: E402
 
@@ -32,12 +32,13 @@ def write_report(run, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     world = run.world
     associations = {n: associate_tracks(world.flights, r)[0] for n, r in run.records.items()}
+    nearest = {n: nearest_tracks(world.flights, r, associations[n]) for n, r in run.records.items()}
     sections = []
     for i, (launch_id, flight) in enumerate(world.flights.items()):
         mine = {n: {tid for tid, lid in associations[n].items() if lid == launch_id} for n in run.records}
         files = [
-            _map(run, launch_id, flight, mine, out_dir / f"{launch_id}-map.png"),
-            _errors(run, launch_id, flight, mine, out_dir / f"{launch_id}-iip.png"),
+            _map(run, launch_id, flight, mine, nearest, out_dir / f"{launch_id}-map.png"),
+            _errors(run, launch_id, flight, nearest, out_dir / f"{launch_id}-iip.png"),
             _timeline(run, launch_id, flight, mine, out_dir / f"{launch_id}-timeline.png"),
         ]
         item = next((m for m in run.metrics.get("launches", []) if m["id"] == launch_id), {})
@@ -49,7 +50,7 @@ def write_report(run, out_dir: Path) -> Path:
     return path
 
 
-def _map(run, launch_id, flight, mine, path: Path) -> str:
+def _map(run, launch_id, flight, mine, nearest, path: Path) -> str:
     traj = flight.trajectory
     t = np.linspace(traj.t_launch, traj.t_impact, 400)
     lat, lon, _ = traj.geodetic(t)
@@ -62,7 +63,7 @@ def _map(run, launch_id, flight, mine, path: Path) -> str:
         if len(pts):
             tl, tn, _ = frames.ecef_to_geodetic(pts)
             ax.plot(np.degrees(tn), np.degrees(tl), ".", ms=2, color=NODE_COLORS[j % 5], label=f"{node} system track")
-        preds = [p for p in record.predictions if p.system_track_id in mine[node]]
+        preds = launch_predictions(record, launch_id, nearest[node])
         if preds:
             p = preds[-1]
             ell = Ellipse.from_covariance(p.iip_lat_rad, p.iip_lon_rad, np.array(p.iip_cov_en_m2).reshape(2, 2))
@@ -85,12 +86,12 @@ def _map(run, launch_id, flight, mine, path: Path) -> str:
     return path.name
 
 
-def _errors(run, launch_id, flight, mine, path: Path) -> str:
+def _errors(run, launch_id, flight, nearest, path: Path) -> str:
     traj = flight.trajectory
     ilat, ilon = traj.impact_point
     fig, ax = plt.subplots(figsize=(8, 4))
     for j, (node, record) in enumerate(run.records.items()):
-        preds = [p for p in record.predictions if p.system_track_id in mine[node] and p.t_s <= traj.t_impact]
+        preds = launch_predictions(record, launch_id, nearest[node])
         if not preds:
             continue
         t = np.array([p.t_s - traj.t_launch for p in preds])
