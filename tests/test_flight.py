@@ -56,6 +56,23 @@ def test_depressed_minimum_energy_and_lofted_flights_land_on_the_requested_point
     assert np.all(design.trajectory.geodetic(t)[2] > 0)
 
 
+def test_the_truth_flies_the_gravity_beyond_j2_that_the_trackers_leave_out():
+    """A coasting truth's acceleration is the trackers' model (J2, rotation, drag) plus J3, J4,
+    C22 and S22: a truth that followed the trackers' model exactly gave their process noise
+    nothing to stand for."""
+    from warnlink.physics.dynamics import acceleration
+    from warnlink.physics.gravity import gravity_beyond_j2
+    from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT
+
+    traj = design_flight(39.0, 125.7, 970.0, azimuth_deg=90.0, range_km=4600.0).trajectory
+    coast = np.nonzero((traj.t > traj.t_burnout + 10.0) & (traj.t < traj.t_impact - 10.0))[0][::50]
+    for i in coast:
+        model = acceleration(traj.r[i], traj.v[i], 1.0 / REENTRY_BALLISTIC_COEFFICIENT)
+        beyond = np.array(gravity_beyond_j2(*traj.r[i]))
+        assert np.linalg.norm(beyond) > 1e-6
+        assert np.allclose(traj.a[i] - model, beyond, rtol=1e-6, atol=1e-12)
+
+
 def test_target_point_and_azimuth_range_give_the_same_flight():
     by_range = design_flight(40.0, 127.0, 500.0, azimuth_deg=95.0, range_km=1500.0)
     lat, lon = by_range.target_lat, by_range.target_lon

@@ -234,7 +234,9 @@ def test_a_member_in_the_air_leaves_within_seconds(flights):
 
     f = flights[0]
     rng = np.random.default_rng(6)
-    for t, coast_s in ((f.trajectory.t_impact - 40.0, AIR_COAST_S), (200.0, COAST_S)):  # 52 km, falling; 150 km up
+    # Whole seconds, so that a report's nanosecond time stamp gives back its time exactly.
+    low = np.floor(f.trajectory.t_impact - 40.0)  # ~52 km, falling
+    for t, coast_s in ((low, AIR_COAST_S), (200.0, COAST_S)):  # and 150 km up
         fusion = Fusion("USA", epoch_ns=EPOCH)
         fusion.ingest(_report("ROK", 1, f, t, rng, sigma=20.0, initiated_t=1.0), t)
         fusion.ingest(_report("JPN", 1, f, t, rng, sigma=20.0, initiated_t=2.0), t)

@@ -166,7 +166,7 @@ def test_a_track_flown_over_an_hour_near_apogee_is_as_sure_as_the_gravity_it_lea
     apogee. An EKF on the ballistic model tracks it for 100 s after burnout (position plots of
     50 m a second, 20 seeds), then flies on to where the radars find it again, 4,160 s: its
     position and velocity NEES there are inside the chi-square band of 20 runs (3 dof,
-    2.0-4.2; they are 3.3 and 3.4). With the surface's process noise held all the way up (the
+    2.0-4.2; they are 3.4 and 3.3). With the surface's process noise held all the way up (the
     gravity beyond J2, and a vacuum drag error of 1e-3 m/s^2 where there is no air) they were
     2.0 and 1.7: the track was less sure of itself than the missile's own motion warrants."""
     from scipy.stats import chi2

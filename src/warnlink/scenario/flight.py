@@ -1,6 +1,7 @@
 """Truth flights designed from public figures: range, azimuth (or a target) and apogee.
 
-A flight is a 3-DOF point mass in ECEF (rotating Earth, J2 gravity, the 1976
+A flight is a 3-DOF point mass in ECEF (rotating Earth, gravity with J2 and the next
+terms beyond it, J3, J4, C22 and S22, which the trackers do not model; the 1976
 atmosphere with drag) driven through a staged boost, then unpowered to the ground.
 The boost follows the rocket equation per stage and a pitch program that rises
 vertically, then turns the thrust linearly down to a final pitch in a plane fixed to
@@ -27,7 +28,8 @@ from scipy.optimize import least_squares
 from warnlink import frames
 from warnlink.frames import EARTH_MEAN_RADIUS
 from warnlink.physics import kepler
-from warnlink.physics.dynamics import acceleration, acceleration_scalar, fast_altitude
+from warnlink.physics.dynamics import acceleration_scalar, fast_altitude
+from warnlink.physics.gravity import gravity_beyond_j2
 from warnlink.scenario.trajectory import Trajectory
 
 EXHAUST_VELOCITY_MPS = 2600.0  # Isp about 265 s, typical of the public estimates
@@ -170,13 +172,21 @@ def min_energy_range(launch_ecef: np.ndarray, burnout_ecef: np.ndarray, burnout_
 # --------------------------------------------------------------------------- simulation
 
 
+def _truth_acceleration(x, inv_beta: float) -> tuple[float, float, float]:
+    """Unpowered acceleration of the truth: the trackers' model (J2, the rotating frame, drag)
+    plus the gravity beyond J2 that they leave to their process noise."""
+    ax, ay, az = acceleration_scalar(x, inv_beta)
+    bx, by, bz = gravity_beyond_j2(float(x[0]), float(x[1]), float(x[2]))
+    return ax + bx, ay + by, az + bz
+
+
 def _boost_rhs(boost: Boost, plane_normal: np.ndarray):
     """Right-hand side while the motors burn: unpowered forces plus thrust along the pitch program."""
     inv_beta = 1.0 / BOOST_BALLISTIC_COEFFICIENT
     n0, n1, n2 = (float(c) for c in plane_normal)
 
     def rhs(t, x):
-        ax, ay, az = acceleration_scalar(x, inv_beta)
+        ax, ay, az = _truth_acceleration(x, inv_beta)
         thrust = boost.thrust_acceleration(t)
         if thrust:
             rn = math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
@@ -198,7 +208,7 @@ def _ballistic_rhs(reentry_ballistic_coefficient: float):
     inv_beta = 1.0 / reentry_ballistic_coefficient
 
     def rhs(t, x):
-        ax, ay, az = acceleration_scalar(x, inv_beta)
+        ax, ay, az = _truth_acceleration(x, inv_beta)
         return [x[3], x[4], x[5], ax, ay, az]
 
     return rhs
@@ -456,7 +466,9 @@ def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon
     rhs = _boost_rhs(boost, _plane_normal(site_lat, site_lon, boost.plane_azimuth_rad))
     for i in np.nonzero(boosting)[0]:  # boost samples: thrust is part of the acceleration
         a[i] = rhs(flown.t[i], flown.x[i])[3:]
-    a[~boosting] = acceleration(r[~boosting], v[~boosting], 1.0 / beta)
+    coast = _ballistic_rhs(beta)
+    for i in np.nonzero(~boosting)[0]:
+        a[i] = coast(flown.t[i], flown.x[i])[3:]
     trajectory = Trajectory(launch_id, t, r, v, a, flown.t_burnout + launch_time_s)
     burnout_state = trajectory.state(trajectory.t_burnout)
     burnout_speed = float(np.linalg.norm(burnout_state[1]))

@@ -86,19 +86,22 @@ class MotionModel:
 
 
 # The ballistic model's noise is what it leaves out: the drag error (a, process_noise) and
-# the gravity beyond J2. That differs from J2's by some 5e-5 m/s^2 at the surface (J3, J4,
-# tesseral terms, anomalies), nearly constant over a flight of T ~ 300 s. A white noise q
-# grows the same position error over T when q = 3 b^2 T / 4 ~ 6e-7 (m/s^2)^2/Hz; 1e-6 is
-# taken. A degree-n term falls as (R / r)^(n + 2), so the slowest of them (degree 2, the
-# tesseral C22 and S22, as large as J3) as (R / r)^4 and its PSD as (R / r)^8: at 1,000 km
-# 0.3 of the surface's, at a lofted ICBM's apogee (6,500 km) 0.004. With this held at the
-# surface's value and ``a`` given a spread of 1e-3 m/s^2 on every axis above the air, both
-# with no force of that size behind them, a track flown over an hour's gap near apogee took
-# on 0.14 m/s of velocity noise per axis, and was found again less sure of itself than its
-# errors warranted (velocity NEES 1.7 where 3 is right, tests/test_motion_models.py). The
-# white jerk is a floor, not a force: a spread of 1e-6 m/s^2 in ``a`` keeps the covariance
-# (and the bound's information matrix) invertible where there is no drag.
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-12, velocity_psd=1e-6,
+# the gravity beyond J2. That differs from J2's by b = 1.2e-4 m/s^2 RMS at the surface (J3,
+# J4, C22, S22: warnlink.physics.gravity, which the truth flies), nearly constant over a
+# flight of T ~ 300 s. A white noise q grows the same position error over T when
+# q = 3 b^2 T / 4 ~ 3e-6 (m/s^2)^2/Hz. Sized for 5e-5 (1e-6), against a truth with these
+# terms the demo's lofted ICBM, found again after an hour's coast, had a velocity NEES of
+# 5.8; with 3e-6, 2.6 (12 seeds). A degree-n term falls as (R / r)^(n + 2), so the slowest
+# of them (degree 2, the tesseral C22 and S22, as large as J3) as (R / r)^4 and its PSD as
+# (R / r)^8: at 1,000 km 0.3 of the surface's, at a lofted ICBM's apogee (6,500 km) 0.004.
+# With this held at the surface's value and ``a`` given a spread of 1e-3 m/s^2 on every
+# axis above the air, both with no force of that size behind them, a track flown over an
+# hour's gap near apogee took on 0.14 m/s of velocity noise per axis, and was found again
+# less sure of itself than its errors warranted (velocity NEES 1.7 where 3 is right,
+# tests/test_motion_models.py). The white jerk is a floor, not a force: a spread of 1e-6
+# m/s^2 in ``a`` keeps the covariance (and the bound's information matrix) invertible where
+# there is no drag.
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-12, velocity_psd=3e-6,
                         velocity_psd_falloff=8.0, drag_error_in_a=True)
 # A motor at constant mass flow m' and exhaust velocity c pushes a = c m' / m, so
 # da/dt = a^2 / c: a single-stage SRBM's thrust acceleration doubles or triples over its
