@@ -102,7 +102,7 @@ def test_adaptive_flight_to_the_ground_agrees_with_a_tight_integration_of_its_dy
     from scipy.integrate import solve_ivp
 
     from warnlink.physics import propagator
-    from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, design_flight
+    from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, _ground, design_flight
 
     design = design_flight(39.0, 125.7, apogee_km, azimuth_deg=90.0, range_km=range_km)
     traj = design.trajectory
@@ -110,12 +110,8 @@ def test_adaptive_flight_to_the_ground_agrees_with_a_tight_integration_of_its_dy
     r, v = traj.state(t0)
     inv_beta = 1.0 / REENTRY_BALLISTIC_COEFFICIENT
 
-    def ground(t, x):
-        return fast_altitude(x[:3])
-
-    ground.terminal, ground.direction = True, -1
     tight = solve_ivp(lambda t, x: [x[3], x[4], x[5], *acceleration_scalar(x, inv_beta)], (0.0, 8000.0),
-                      np.concatenate([r, v]), method="DOP853", rtol=1e-10, atol=1e-6, events=ground)
+                      np.concatenate([r, v]), method="DOP853", rtol=1e-10, atol=1e-6, events=_ground)
     steps = []
     real_step = propagator.rk4_step
 

@@ -74,10 +74,10 @@ def potential_beyond_j2(x: float, y: float, z: float) -> float:
     return EARTH_GM * (u30 + u40 + u22)
 
 
-def gravity_beyond_j2(x: float, y: float, z: float) -> tuple[float, float, float]:
+def gravity_beyond_j2(x, y, z):
     """Gravitational acceleration (m/s^2) of the J3, J4, C22 and S22 terms at the ECEF
-    position (x, y, z) in m: the gradient of :func:`potential_beyond_j2`, in plain floats
-    (the truth integrator calls it once a step)."""
+    position (x, y, z) in m: the gradient of :func:`potential_beyond_j2`. Plain floats for
+    the truth integrator, which calls it once a step; arrays of positions work alike."""
     r2 = x * x + y * y + z * z
     r = r2**0.5
     a = WGS84_A

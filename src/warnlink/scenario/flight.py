@@ -28,7 +28,7 @@ from scipy.optimize import least_squares
 from warnlink import frames
 from warnlink.frames import EARTH_MEAN_RADIUS
 from warnlink.physics import kepler
-from warnlink.physics.dynamics import acceleration_scalar, fast_altitude
+from warnlink.physics.dynamics import acceleration, acceleration_scalar, fast_altitude
 from warnlink.physics.gravity import gravity_beyond_j2
 from warnlink.scenario.trajectory import Trajectory
 
@@ -466,9 +466,8 @@ def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon
     rhs = _boost_rhs(boost, _plane_normal(site_lat, site_lon, boost.plane_azimuth_rad))
     for i in np.nonzero(boosting)[0]:  # boost samples: thrust is part of the acceleration
         a[i] = rhs(flown.t[i], flown.x[i])[3:]
-    coast = _ballistic_rhs(beta)
-    for i in np.nonzero(~boosting)[0]:
-        a[i] = coast(flown.t[i], flown.x[i])[3:]
+    r_coast, v_coast = r[~boosting], v[~boosting]
+    a[~boosting] = acceleration(r_coast, v_coast, 1.0 / beta) + np.stack(gravity_beyond_j2(*r_coast.T), axis=-1)
     trajectory = Trajectory(launch_id, t, r, v, a, flown.t_burnout + launch_time_s)
     burnout_state = trajectory.state(trajectory.t_burnout)
     burnout_speed = float(np.linalg.norm(burnout_state[1]))
