@@ -89,9 +89,10 @@ class MotionModel:
 # the gravity beyond J2. That differs from J2's by b = 1.2e-4 m/s^2 RMS at the surface (J3,
 # J4, C22, S22: warnlink.physics.gravity, which the truth flies), nearly constant over a
 # flight of T ~ 300 s. A white noise q grows the same position error over T when
-# q = 3 b^2 T / 4 ~ 3e-6 (m/s^2)^2/Hz. Sized for 5e-5 (1e-6), against a truth with these
-# terms the demo's lofted ICBM, found again after an hour's coast, had a velocity NEES of
-# 5.8; with 3e-6, 2.6 (12 seeds). A degree-n term falls as (R / r)^(n + 2), so the slowest
+# q = 3 b^2 T / 4 ~ 3e-6 (m/s^2)^2/Hz. Before the truth flew these terms, 1e-6 was sized
+# for 5e-5 and stood for nothing: the demo's lofted ICBM, found again after an hour's
+# coast, had a midcourse velocity NEES of 2.13; now 2.91 (warnlink evaluate, seeds 1-50;
+# 3 is right). A degree-n term falls as (R / r)^(n + 2), so the slowest
 # of them (degree 2, the tesseral C22 and S22, as large as J3) as (R / r)^4 and its PSD as
 # (R / r)^8: at 1,000 km 0.3 of the surface's, at a lofted ICBM's apogee (6,500 km) 0.004.
 # With this held at the surface's value and ``a`` given a spread of 1e-3 m/s^2 on every
