@@ -47,6 +47,8 @@ def test_small_monte_carlo(tmp_path):
     # Japan's node warns its EEZ no later than 10 s after the oracle.
     assert summary["nodes"]["JPN"]["warning_delay_vs_oracle_s"] <= 10.0
     assert (tmp_path / "M1-rmse.png").stat().st_size > 10_000
+    spans = summary["launches"]["M1"]["nodes"]["JPN"]["errors"]["all"]["nees_out_of_band"]
+    assert all(s["side"] in ("above", "below") and s["from_s"] <= s["to_s"] for s in spans)
 
 
 def test_the_bound_holds_over_a_lofted_icbms_whole_flight():
@@ -186,3 +188,23 @@ def test_a_launch_is_scored_once_per_step_by_its_nearest_track():
     kept = [(p.t_s, p.system_track_id) for p in launch_predictions(record, "M1", nearest)]
     assert kept == ([(t, "ST-JPN-T1") for t in np.arange(100.0, 115.0, 2.0)]
                     + [(117.0, "ST-USA-T1")])
+
+
+def test_out_of_band_nees_is_reported_as_spans_of_steps_on_one_side():
+    """Ten runs (band 1.7-4.7 for 3 dof): the steps outside it come back as runs of consecutive
+    steps on one side, split by an in-band step or a change of side, with the worst mean in
+    each; the per-launch errors of an evaluation carry them."""
+    from warnlink.evaluation.harness import nees_out_of_band_spans
+
+    means = {0.0: 3.0, 1.0: 6.0, 2.0: 7.5, 3.0: 0.5, 4.0: 1.0, 5.0: 3.0, 6.0: 9.0}
+    steps = {("M1", t): [m] * 10 for t, m in reversed(means.items())}  # any order in, time order out
+    assert nees_out_of_band_spans(steps) == [
+        {"from_s": 1.0, "to_s": 2.0, "side": "above", "steps": 2, "nees_extreme": 7.5},
+        {"from_s": 3.0, "to_s": 4.0, "side": "below", "steps": 2, "nees_extreme": 0.5},
+        {"from_s": 6.0, "to_s": 6.0, "side": "above", "steps": 1, "nees_extreme": 9.0},
+    ]
+    assert nees_out_of_band_spans({("M1", float(t)): [3.0] * 10 for t in range(5)}) == []
+    run = {"pcrlb": {}, "nodes": {"JPN": {"M1": [(float(t), 1.0, means[t], "boost", 1.0, 1.0) for t in means]}}}
+    errors = _errors([run] * 10, "JPN", {"M1"})
+    assert [s["from_s"] for s in errors["all"]["nees_out_of_band"]] == [1.0, 3.0, 6.0]
+    assert "nees_out_of_band" not in errors["boost"]

@@ -253,6 +253,34 @@ def _nees_band(nees_by_step: dict) -> dict:
             "below": _r(np.mean(below)), "above": _r(np.mean(above))}
 
 
+def nees_out_of_band_spans(nees_by_step: dict) -> list[dict]:
+    """Where a launch's run-averaged NEES leaves its 95% band: the runs of consecutive steps
+    (``nees_by_step`` (launch, t) -> NEES per run, one launch) on one side of it, in time order.
+
+    The in-band fraction says how much misses and on which side; these say when (a staging,
+    burnout, a radar handing over), which is what the next change to a model has to answer.
+    Each span: ``from_s``, ``to_s``, ``side`` ("above": overconfident, "below": on the safe
+    side), ``steps`` and ``nees_extreme``, the run-averaged NEES furthest out in it.
+    """
+    spans, current = [], None
+    for key in sorted(nees_by_step, key=lambda k: k[1]):
+        values = nees_by_step[key]
+        k, t = len(values), float(key[1])
+        lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
+        m = float(np.mean(values))
+        side = "above" if m > hi else "below" if m < lo else None
+        if side is None or current is None or current["side"] != side:
+            current = None
+        if side is None:
+            continue
+        if current is None:
+            current = {"from_s": t, "to_s": t, "side": side, "steps": 0, "nees_extreme": m}
+            spans.append(current)
+        current["to_s"], current["steps"] = t, current["steps"] + 1
+        current["nees_extreme"] = max(current["nees_extreme"], m) if side == "above" else min(current["nees_extreme"], m)
+    return [{**s, "nees_extreme": _r(s["nees_extreme"])} for s in spans]
+
+
 def _errors(runs, nation, launches=None) -> dict:
     """Position and velocity RMSE, PCRLB, ratio and NEES, over all phases and by phase."""
     acc = defaultdict(lambda: {"e2": [], "b2": [], "ev2": [], "bv2": [], "nees": defaultdict(list),
@@ -290,6 +318,8 @@ def _errors(runs, nation, launches=None) -> dict:
             "velocity_nees_below_band_fraction": band_v["below"], "velocity_nees_above_band_fraction": band_v["above"],
             "samples": int(sum(len(v) for v in a["nees"].values())),
         }
+        if launches is not None and key == "all" and len(launches) == 1:
+            out[key]["nees_out_of_band"] = nees_out_of_band_spans(a["nees"])
     return out
 
 
