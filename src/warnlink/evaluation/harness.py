@@ -235,22 +235,23 @@ TARGETS = {  # issue targets: (key, lowest, highest)
 }
 
 
+def _step_side(values) -> tuple[float, str | None]:
+    """One step's run-averaged NEES and where it lies against its two-sided 95% band (3 dof,
+    as many runs as values): "below", None (inside) or "above"."""
+    k, m = len(values), float(np.mean(values))
+    lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
+    return m, "below" if m < lo else "above" if m > hi else None
+
+
 def _nees_band(nees_by_step: dict) -> dict:
     """Mean NEES, and the fractions of steps whose run-averaged NEES is inside, below and above
     its two-sided 95% band (3 dof). Below is a covariance on the safe side, above an
     overconfident one: a missed target says which by these two."""
-    inside, below, above = [], [], []
-    for values in nees_by_step.values():
-        k = len(values)
-        lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
-        m = float(np.mean(values))
-        inside.append(lo <= m <= hi)
-        below.append(m < lo)
-        above.append(m > hi)
-    if not inside:
+    if not nees_by_step:
         return {"mean": None, "in_band": None, "below": None, "above": None}
-    return {"mean": _r(np.mean([np.mean(v) for v in nees_by_step.values()])), "in_band": _r(np.mean(inside)),
-            "below": _r(np.mean(below)), "above": _r(np.mean(above))}
+    means, sides = zip(*(_step_side(v) for v in nees_by_step.values()))
+    return {"mean": _r(np.mean(means)), "in_band": _r(np.mean([s is None for s in sides])),
+            "below": _r(np.mean([s == "below" for s in sides])), "above": _r(np.mean([s == "above" for s in sides]))}
 
 
 def nees_out_of_band_spans(nees_by_step: dict) -> list[dict]:
@@ -264,20 +265,15 @@ def nees_out_of_band_spans(nees_by_step: dict) -> list[dict]:
     """
     spans, current = [], None
     for key in sorted(nees_by_step, key=lambda k: k[1]):
-        values = nees_by_step[key]
-        k, t = len(values), float(key[1])
-        lo, hi = chi2.ppf(0.025, 3 * k) / k, chi2.ppf(0.975, 3 * k) / k
-        m = float(np.mean(values))
-        side = "above" if m > hi else "below" if m < lo else None
-        if side is None or current is None or current["side"] != side:
-            current = None
+        m, side = _step_side(nees_by_step[key])
         if side is None:
+            current = None
             continue
-        if current is None:
-            current = {"from_s": t, "to_s": t, "side": side, "steps": 0, "nees_extreme": m}
+        if current is None or current["side"] != side:
+            current = {"from_s": float(key[1]), "side": side, "steps": 0, "nees_extreme": m}
             spans.append(current)
-        current["to_s"], current["steps"] = t, current["steps"] + 1
-        current["nees_extreme"] = max(current["nees_extreme"], m) if side == "above" else min(current["nees_extreme"], m)
+        current["to_s"], current["steps"] = float(key[1]), current["steps"] + 1
+        current["nees_extreme"] = (max if side == "above" else min)(current["nees_extreme"], m)
     return [{**s, "nees_extreme": _r(s["nees_extreme"])} for s in spans]
 
 
