@@ -451,9 +451,10 @@ def test_a_biased_partner_is_found_out_and_widened_so_the_fusion_stays_consisten
 
 def test_a_partner_track_in_reentry_is_aligned_with_its_drag_error():
     """A re-entry vehicle with a third of the nominal ballistic coefficient at 6 km, 2 s between its
-    report and the fusion: aligned with the drag error it released (40 m/s^2), the state lands 1.5 m
-    from the truth; with that error withheld, 74 m off, and the prior spread of a drag error covers
-    the miss (NEES 10.2). With ``a`` taken as 0 and known, as before, the NEES was 73. Released with
+    report and the fusion: aligned with the drag error it released (40 m/s^2), the state lands within
+    a centimetre of the truth; with that error withheld, 74 m off, and the prior spread of a drag error
+    covers the miss (NEES 6.0; 11.4 with a spread of half the drag, motion.INV_BETA_RELATIVE_SIGMA).
+    With ``a`` taken as 0 and known, as before, the NEES was 73. Released with
     its covariance, the sender's own uncertainty of the drag error replaces the prior spread."""
     from warnlink.fusion.align import align
     from warnlink.physics.dynamics import state_derivative
@@ -486,8 +487,8 @@ def test_a_partner_track_in_reentry_is_aligned_with_its_drag_error():
             assert np.linalg.norm(e) < 5.0, e
     assert nees["withheld"] < 11.3, nees  # chi-square 3 dof, 99%
     # The sender's own covariance of its drag error, not the prior spread: 2 m/s^2 over 2 s adds
-    # 4 m along the path (9 m in all), where the prior spread (half the ~20 m/s^2 nominal drag)
-    # adds 20 m (23 m in all).
+    # 4 m along the path (6 m in all), where the prior spread (0.7 of the ~20 m/s^2 nominal drag)
+    # adds 26 m (27 m in all).
     assert spread["with its covariance"] < 10.0 < 20.0 < spread["released"], spread
     assert nees["with its covariance"] < 11.3, nees
 

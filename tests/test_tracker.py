@@ -315,10 +315,10 @@ def test_heavy_drag_in_reentry_is_not_read_as_thrust():
     """A re-entry vehicle with a third of the nominal ballistic coefficient slows down far more than
     the filters expect. The ballistic model carries that drag error in ``a`` (it lasts the whole
     re-entry and grows with the drag), so the track stays ballistic and nearly honest (boost probability
-    at most 0.16, position NEES over the last 40 s 6.0: the coefficient is 2.6 sigma below the
-    filters' prior, and 5.85 before the boost model, all but ruled out, stopped mixing into the
-    ballistic model at a probability under 0.05). When the drag error was white noise on the
-    velocity, the boost model explained it better: boost probability 0.99 while falling, NEES 11."""
+    at most 0.003, position NEES over the last 40 s 2.9: the coefficient is 2.6 sigma below the
+    filters' prior). When the drag error was white noise on the velocity, the boost model explained
+    it better: boost probability 0.99 while falling, NEES 11. With the drag error held constant in
+    the air while its covariance lagged the growing drag (motion.DRAG_GROWTH_LIMIT), 0.54 and 9.3."""
     flight = design_flight(39.0, 125.7, 120.0, target_lat_deg=37.3, target_lon_deg=128.3, launch_id="H",
                            reentry_ballistic_coefficient=3500.0)
     tr = flight.trajectory

@@ -159,7 +159,9 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
     "known-mode" bound for a switching model, which no IMM can beat): the 9-D state
     (position, velocity, unmodelled acceleration) moves by the BOOST model while the
     truth's motor burns and by the BALLISTIC model after it, linearised along the truth;
-    at burnout the acceleration becomes known to be small, as the IMM resets it. Fisher
+    at burnout the thrust becomes known to be gone, as the IMM resets it (in the air the
+    drag error then has its prior spread, as in the IMM's handover). Each step is the
+    trackers' own prediction (motion.predict) of the covariance along the truth. Fisher
     information recursion J_k = (Q + F J_{k-1}^-1 F^T)^-1 + sum H^T R^-1 H over every radar
     plot of this launch in the step (the detections actually made), run as its inverse,
     the Kalman covariance recursion in Joseph form: J itself, whose acceleration block in a
@@ -190,18 +192,17 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
     while t <= traj.t_impact:
         r, v = traj.state(np.array([t - 1.0]))
         boosting = bool(traj.thrusting(np.array([t - 1.0]))[0])
-        if was_boosting and not boosting:  # burnout: the acceleration is known to be (nearly) zero
+        if was_boosting and not boosting:  # burnout: the thrust is gone; in the air, the drag error is not known
             C[6:9, :] = 0.0
             C[:, 6:9] = 0.0
-            C[6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE
+            C[6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE + motion.drag_error_prior(np.concatenate([r, v], axis=1))[0]
         was_boosting = boosting
         model = motion.BOOST if boosting else motion.BALLISTIC
         a = np.zeros(3)
         if boosting:  # the thrust, about which the boost model's growth is linearised
             a = traj.acceleration(np.array([t - 1.0]))[0] - state_derivative(
                 np.concatenate([r[0], v[0]])[None], motion.NOMINAL_INV_BETA)[0, 3:6]
-        F, Q = _transition(np.concatenate([r[0], v[0], a]), model)
-        C = F @ C @ F.T + Q
+        C = motion.predict(np.concatenate([r[0], v[0], a])[None], C[None], 1.0, model)[1][0]
         r_now = traj.state(np.array([t]))[0][0]
         for sid in plots_at.get(t, []):
             H = np.zeros((3, 9))
@@ -215,14 +216,6 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
             out[t] = (float(np.sqrt(max(np.trace(C[:3, :3]), 0.0))), float(np.sqrt(max(np.trace(C[3:6, 3:6]), 0.0))))
         t += 1.0
     return out
-
-
-def _transition(x9: np.ndarray, model, dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """The trackers' discrete transition and process noise over dt at state x9 for ``model``."""
-    decay, growth = motion.rates(model, 1)
-    Ah = motion.jacobian(x9[None], decay, growth, motion.drag_flags(model, 1))[0] * dt
-    F = np.eye(9) + Ah + 0.5 * Ah @ Ah
-    return F, motion.process_noise(x9[None], dt, model)[0]
 
 
 TARGETS = {  # issue targets: (key, lowest, highest)

@@ -100,7 +100,9 @@ def _into(x, P, Pi, to: int):
 
     The thrust acceleration ``a`` is multiplied by a ratio (0 into BALLISTIC,
     STAGE_THRUST_RATIO into STAGING) and what is not known of that ratio is added to P
-    (a guess any tracker would make: not to Pi).
+    (a guess any tracker would make: not to Pi). Into BALLISTIC in the air, ``a`` is then
+    the drag error of a body whose ballistic coefficient nobody has measured yet: its
+    prior spread along the velocity (motion.drag_error_prior) is added too.
     """
     ratio = 0.0 if to == BALLISTIC else STAGE_THRUST_RATIO
     T = np.eye(9)
@@ -109,7 +111,7 @@ def _into(x, P, Pi, to: int):
     P = T @ P @ T.T
     Pi = T @ Pi @ T.T
     if to == BALLISTIC:
-        P[:, 6:9, 6:9] += np.eye(3) * BALLISTIC_ACCEL_VARIANCE
+        P[:, 6:9, 6:9] += np.eye(3) * BALLISTIC_ACCEL_VARIANCE + motion.drag_error_prior(x)
     else:
         a_before = x[:, 6:9] / ratio
         P[:, 6:9, 6:9] += (STAGE_THRUST_RATIO_SIGMA**2 * a_before[:, :, None] * a_before[:, None, :]

@@ -7,13 +7,15 @@ motor burns, the drag error of an uncertain ballistic coefficient, a manoeuvre).
 Each model says how ``a`` behaves:
 
 * ``BALLISTIC``: above the air ``a`` is what is left of the drag error, a Gauss-Markov
-  process of short time constant along the velocity, its spread half the nominal drag:
-  nothing at all far up. In the air ``a`` is the error of the nominal drag: the true
+  process of short time constant along the velocity, its spread INV_BETA_RELATIVE_SIGMA
+  of the nominal drag: nothing at all far up. In the air ``a`` is the error of the nominal drag: the true
   ballistic coefficient is not known, and an error in 1/beta is a force along the drag
   that lasts the whole re-entry and grows as the drag does (density times speed
-  squared; e-fold in a few seconds low down). So there ``a`` grows with the nominal
-  drag, forgets slowly (DRAG_ERROR_TIME_CONSTANT_S) and is driven to the spread of
-  INV_BETA_RELATIVE_SIGMA times the nominal drag. As white noise on the velocity (as it
+  squared; e-fold in a few seconds low down). So there ``a`` is a constant share of the
+  nominal drag and grows with it, with no noise driving it: what is not known of it is
+  its prior spread, INV_BETA_RELATIVE_SIGMA times the nominal drag, which it gets where
+  it starts (a burnt-out motor, :mod:`warnlink.tracking.imm`; a shared state,
+  :func:`ballistic_state9`; the edge of the air). As white noise on the velocity (as it
   was) the drag error was forgotten within seconds, and in a steep re-entry with a low
   ballistic coefficient the boost model, whose ``a`` persists, explained the drag
   better than the ballistic model did: a falling missile read as burning.
@@ -39,25 +41,54 @@ from warnlink.physics.dynamics import fast_altitude, state_derivative
 from warnlink.physics.gravity import gravity_gradient_point_mass
 
 NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coefficient
-INV_BETA_RELATIVE_SIGMA = 0.5  # the true coefficient is known to within a factor of two
+# The drag error's prior spread, as a share of the nominal drag. The truth's 1/beta is
+# log-normal, a factor of 1.5 at one sigma (scenario.world): its share (ratio - 1) has an
+# RMS of 0.47, but a long upper side. A body at a third of the nominal coefficient, 2.6
+# sigma out, is a share of +1.9, 3.8 times a spread of 0.5: tracked from radar plots it is
+# found within seconds either way (tests/test_tracker.py: boost probability at most 0.011
+# and position NEES 4.4 at 0.5, 0.003 and 2.9 at 0.7), but a partner's state of it released
+# without its drag error stands on the prior alone (tests/test_fusion.py: NEES 11.4 over 2 s
+# at 0.5, beyond the 99% bound). The depressed SRBMs, whose coefficients are the
+# population's, were tracked the same at either (warnlink evaluate
+# scenarios/hard-depressed.toml --runs 20: NEES in band 0.923 and 0.921, position NEES
+# after burnout 3.09 and 3.12).
+INV_BETA_RELATIVE_SIGMA = 0.7
 DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent (thrusting models)
-DRAG_ERROR_TIME_CONSTANT_S = 30.0  # the ballistic model's drag error: a re-entry lasts about this long
 DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is thin air: a decays within seconds.
 # Above it the drag error is still there, and still INV_BETA_RELATIVE_SIGMA of the nominal
 # drag, but too small to outlast the air's thinning: the ballistic model drives a, along the
-# velocity, to that spread with its own short time constant (process_noise), so a enters the
-# air with the spread of a drag error, and far above it, where there is no drag, has none.
-DRAG_GROWTH_LIMIT = 1.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
+# velocity, to that spread with its own short time constant and as fast as the spread grows
+# (process_noise), so a enters the air with the spread of a drag error, and far above it,
+# where there is no drag, has none.
+DRAG_GROWTH_LIMIT = 3.0  # 1/s: bound on the drag's relative growth rate (numerical guard)
+# A steep re-entry grows its drag at over 1/s: the demo's lofted ICBM, falling at 7.3 km/s
+# through air of 6 km scale height, at 1.1-1.3/s from 90 km down. Bounded at 1/s, and with
+# a thin-air noise that lagged the growing spread (process_noise), the drag error's spread along the velocity, as a share of the drag, fell from 0.48 at 115 km
+# to 0.12 at 60 km and 0.05 at 8 km, and an all-radar tracker on that ICBM's last 150 s
+# (2 seeds) had a velocity NEES of 35-150 in its last 8 s. It now keeps its prior's share
+# to within 10% (tests/test_motion_models.py), and the same tracker's velocity NEES there
+# is 2.4-3.0 (6 seeds; 3 is right).
 # The ballistic model's drag error has no white share on the velocity. One (0.08 of the drag
 # error's spread, on every axis) once covered the last seconds of a steep re-entry, where the
 # error's direction lagged the path's turn; the error now turns with the velocity
 # (_a_dynamics; tests/test_motion_models.py), and the share only widened the covariance (the
 # short SRBM's terminal NEES was below its band at 0.22 of its steps, now 0.11). What
 # made dropping it split tracks once, a partner's member flown on low in the air, now leaves
-# within seconds (fusion.system_tracks.AIR_COAST_S). The 30 s forgetting stays: an SRBM burns
-# out low (the short SRBM near 30 km) and climbs through the air for some 40 s more; without
-# forgetting, the drag error held the velocity too tightly there, and the velocity error it
-# left stayed through the rest of the climb.
+# within seconds (fusion.system_tracks.AIR_COAST_S).
+# Nor is the drag error forgotten: the body's 1/beta is one number over its flight (the
+# truth's, and the impact prediction's sigma points'), so a share of the drag measured
+# once stays measured. A forgetting over 30 s (a Gauss-Markov error, driven to its spread)
+# stood in for something else: a motor burning out in the air handed the ballistic model
+# an ``a`` known to 0.1 m/s^2 (imm.BALLISTIC_ACCEL_VARIANCE) where the drag error's prior
+# spread was metres per second squared, and only the forgetting's noise widened it
+# (without it the short SRBM's climb after burnout was held far too tightly). The handover
+# now adds that prior (imm._into), and the forgetting only held the tracks wider than their
+# errors, which the depressed SRBMs, in the air from burnout to impact, showed (warnlink
+# evaluate scenarios/hard-depressed.toml --runs 20, position and velocity NEES after
+# burnout, 3 is right): 2.73 and 2.27 with the 30 s forgetting, 2.70 and 2.22 with the
+# prior at the handover and a forgetting over 60 or 120 s; 3.12 and 3.13 now.
+
+AIR_STEP_S = 0.25  # s: over it the second-order transition's error at a steep re-entry's growth (1.3/s) is 0.5%
 
 _OMEGA_CROSS = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * EARTH_ROTATION_RATE
 _CENTRIFUGAL = -(_OMEGA_CROSS @ _OMEGA_CROSS)  # d(-w x (w x r))/dr
@@ -207,28 +238,36 @@ def _in_air(x: np.ndarray, drag: np.ndarray | None) -> np.ndarray | None:
     return in_air if in_air.any() else None
 
 
+def _drag_growth(x: np.ndarray, dv: np.ndarray | None = None, dlnrho_dh: np.ndarray | None = None) -> np.ndarray:
+    """The nominal drag's relative growth rate d ln(rho v^2)/dt (n,), 1/s, of states x (n, >= 6),
+    bounded by DRAG_GROWTH_LIMIT. ``dv`` is dv/dt (n, 3) and ``dlnrho_dh`` (n,) as from
+    :func:`_dlnrho_dh`, each computed when not given."""
+    r, v = x[:, :3], x[:, 3:6]
+    if dv is None:
+        dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + (x[:, 6:9] if x.shape[1] >= 9 else 0.0)
+    climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
+    speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
+    dlnrho_dh = _dlnrho_dh(fast_altitude(r)) if dlnrho_dh is None else dlnrho_dh
+    return np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2, -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
+
+
 def _a_dynamics(x: np.ndarray, decay: np.ndarray, in_air: np.ndarray | None, dv: np.ndarray | None = None,
                 dlnrho_dh: np.ndarray | None = None) -> np.ndarray:
     """M (n, 3, 3) in da/dt = M a (thrust growth apart): -decay I; or, for a drag error in the
     air (``in_air`` from :func:`_in_air`), along the velocity the nominal drag's relative
-    growth d ln(rho v^2)/dt less 1/DRAG_ERROR_TIME_CONSTANT_S, and across it -decay (drag
-    has no sideways part). ``dv`` is dv/dt (n, 3) and ``dlnrho_dh`` (n,) as from
-    :func:`_dlnrho_dh`, each computed when not given."""
+    growth (:func:`_drag_growth`), and across it -decay (drag has no sideways part). ``dv``
+    and ``dlnrho_dh`` as for :func:`_drag_growth`."""
     M = -decay[:, None, None] * np.eye(3)
     if in_air is None:
         return M
     i = np.nonzero(in_air)[0]  # only those rows: in a raid most tracks are in midcourse
     xi, di = x[i], decay[i]
     dv = state_derivative(xi[:, :6], NOMINAL_INV_BETA)[:, 3:6] + xi[:, 6:9] if dv is None else dv[i]
-    r, v = xi[:, :3], xi[:, 3:6]
-    climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
+    v = xi[:, 3:6]
     speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
-    dlnrho_dh = _dlnrho_dh(fast_altitude(r)) if dlnrho_dh is None else dlnrho_dh[i]
-    growth = np.clip(dlnrho_dh * climb + 2.0 * np.sum(v * dv, axis=1) / speed2,
-                     -DRAG_GROWTH_LIMIT, DRAG_GROWTH_LIMIT)
+    rate = _drag_growth(xi, dv, None if dlnrho_dh is None else dlnrho_dh[i])
     along = v[:, :, None] * v[:, None, :] / speed2[:, None, None]
     across = np.eye(3) - along
-    rate = growth - 1.0 / DRAG_ERROR_TIME_CONSTANT_S
     # The drag error turns with the velocity: d(alpha v_hat)/dt holds alpha dv_hat/dt, the path's
     # bend (gravity's share across the velocity) over the speed.
     speed = np.sqrt(speed2)
@@ -322,8 +361,10 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     White jerk on ``a`` enters r, v, a as the integrated-random-walk blocks
     [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
     white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. The drag the nominal
-    ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: that drives the
-    ballistic model's ``a`` along the velocity in the air, and the other models' velocity.
+    ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: in thin air that
+    drives the ballistic model's ``a`` along the velocity, and always the other models'
+    velocity. In the air the ballistic model's ``a`` is the drag error itself, a constant
+    share of the drag: no noise drives it. ``x`` is the state at the step's start.
     """
     n = x.shape[0]
     if isinstance(models, MotionModel):
@@ -336,15 +377,22 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     flagged = drag_flags(models, n)
     in_a = flagged & (drag > DRAG_ERROR_MIN_MPS2)
     sigma = INV_BETA_RELATIVE_SIGMA * drag
-    # Where a is the drag error it is driven to its spread sigma along the velocity (a
-    # Gauss-Markov process of time constant tau has PSD 2 sigma^2 / tau): drag has no
-    # sideways part, and the velocity takes the error only through a. In thin air it is
-    # driven the same way, at the model's own short time constant. Elsewhere a drag
-    # error of sigma persisting DRAG_ERROR_CORRELATION_S acts like white noise on the
-    # velocity of PSD 2 sigma^2 tau.
+    # In thin air the ballistic model's a is driven to the drag error's spread sigma along
+    # the velocity (drag has no sideways part, and the velocity takes the error only through
+    # a), so that it enters the air with that spread; in the air nothing drives it (see the
+    # module docstring). A Gauss-Markov process of decay rate d driven at 2 sigma^2 d lags a
+    # spread that grows, at g = d ln(drag)/dt, e-folding in a second on a steep descent: the
+    # noise that holds its variance at sigma^2 is 2 sigma^2 (d + g), which over a step of dt
+    # from sigma at its start adds sigma^2 (e^(2 g dt) - e^(-2 d dt)). That, as a PSD, so
+    # that a step ending in the air hands a the spread there, however long the step.
+    # Elsewhere a drag error of sigma persisting DRAG_ERROR_CORRELATION_S acts like white
+    # noise on the velocity of PSD 2 sigma^2 tau.
     decay, _ = rates(models, n)
-    along = np.where(in_a, 2.0 * sigma**2 / DRAG_ERROR_TIME_CONSTANT_S,
-                     np.where(flagged, 2.0 * sigma**2 * decay, 0.0))
+    thin = flagged & ~in_a & (drag > 0.0)
+    along = np.zeros(n)
+    if thin.any() and dt > 0.0:
+        rise = np.maximum(_drag_growth(x[thin]), 0.0)
+        along[thin] = sigma[thin] ** 2 * (np.exp(2.0 * rise * dt) - np.exp(-2.0 * decay[thin] * dt)) / dt
     vel = vel + np.where(flagged, 0.0, 2.0 * DRAG_ERROR_CORRELATION_S * sigma**2)
     # A thrust's own jerk (thrust_jerk_psd): its part across the velocity on every axis, and
     # along the velocity what its along part adds to that.
@@ -418,15 +466,20 @@ def predict_split(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: fl
         models = [models] * n
     decay, growth = rates(models, n)
     drag = drag_flags(models, n)
-    steps = max(1, int(np.ceil(abs(dt) / 2.0)))
+    # In the air the drag and its error grow at up to DRAG_GROWTH_LIMIT: the second-order
+    # transition is held to steps of at most AIR_STEP_S there (for every model alike, so
+    # that one model predicts the same alone as in the IMM).
+    longest = AIR_STEP_S if (nominal_drag(x) > DRAG_ERROR_MIN_MPS2).any() else 2.0
+    steps = max(1, int(np.ceil(abs(dt) / longest)))
     h = dt / steps
     eye = np.eye(9)
     for _ in range(steps):
         Ah = jacobian(x, decay, growth, drag) * h
         F = eye + Ah + 0.5 * Ah @ Ah
         Ft = np.swapaxes(F, 1, 2)
+        Q = process_noise(x, abs(h), models)  # sized at the step's start, as F is
         x = propagate_mean(x, h, decay, growth, drag)
-        P = F @ P @ Ft + process_noise(x, abs(h), models)
+        P = F @ P @ Ft + Q
         if P_ind is not None:
             P_ind = F @ P_ind @ Ft
     P = 0.5 * (P + np.swapaxes(P, 1, 2))
@@ -443,6 +496,16 @@ def covariance9(P6: np.ndarray, P_aa: np.ndarray | None = None) -> np.ndarray:
     if P_aa is not None:
         P[:, 6:9, 6:9] = P_aa
     return P
+
+
+def drag_error_prior(x: np.ndarray) -> np.ndarray:
+    """Covariance (n, 3, 3) of the drag error a ballistic state (n, >= 6) has before any
+    plot has measured it: in the air, INV_BETA_RELATIVE_SIGMA of the nominal drag along
+    the velocity (the ballistic coefficient is not known); above it, none."""
+    drag = nominal_drag(x)
+    spread = np.where(drag > DRAG_ERROR_MIN_MPS2, INV_BETA_RELATIVE_SIGMA * drag, 0.0)
+    v_hat = _along_velocity(x[:, :6])
+    return spread[:, None, None] ** 2 * v_hat[:, :, None] * v_hat[:, None, :]
 
 
 def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None,
@@ -467,8 +530,7 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
         if accel is not None:
             along = np.sum(accel * v_hat, axis=1)
             x[:, 6:9] = np.where(in_air[:, None], along[:, None] * v_hat, 0.0)
-        spread = np.where(in_air, INV_BETA_RELATIVE_SIGMA * drag, 0.0)
-        P[:, 6:9, 6:9] = spread[:, None, None] ** 2 * v_hat[:, :, None] * v_hat[:, None, :]
+        P[:, 6:9, 6:9] = drag_error_prior(x6)
         if accel is not None and accel_rows is not None:
             own = in_air & np.isfinite(accel_rows).all(axis=(1, 2))
             x[own, 6:9] = accel[own]
