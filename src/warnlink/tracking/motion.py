@@ -239,12 +239,12 @@ def _in_air(x: np.ndarray, drag: np.ndarray | None) -> np.ndarray | None:
 
 
 def _drag_growth(x: np.ndarray, dv: np.ndarray | None = None, dlnrho_dh: np.ndarray | None = None) -> np.ndarray:
-    """The nominal drag's relative growth rate d ln(rho v^2)/dt (n,), 1/s, of states x (n, >= 6),
+    """The nominal drag's relative growth rate d ln(rho v^2)/dt (n,), 1/s, of 9-D states x (n, 9),
     bounded by DRAG_GROWTH_LIMIT. ``dv`` is dv/dt (n, 3) and ``dlnrho_dh`` (n,) as from
     :func:`_dlnrho_dh`, each computed when not given."""
     r, v = x[:, :3], x[:, 3:6]
     if dv is None:
-        dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + (x[:, 6:9] if x.shape[1] >= 9 else 0.0)
+        dv = state_derivative(x[:, :6], NOMINAL_INV_BETA)[:, 3:6] + x[:, 6:9]
     climb = np.sum(r * v, axis=1) / np.linalg.norm(r, axis=1)
     speed2 = np.maximum(np.sum(v * v, axis=1), 1.0)
     dlnrho_dh = _dlnrho_dh(fast_altitude(r)) if dlnrho_dh is None else dlnrho_dh
