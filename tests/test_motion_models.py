@@ -88,6 +88,28 @@ def test_an_unmeasured_drag_error_keeps_its_prior_spread_all_the_way_down(speed_
     np.testing.assert_allclose(shares, 1.0, atol=0.1)
 
 
+def test_each_state_is_stepped_by_its_own_drag_not_by_its_batch():
+    """A state takes the same steps whether it is predicted alone or in a batch (a tracker's
+    tracks and models) beside one whose drag grows fast. The batch was once stepped as its
+    lowest state, which took every track of a many-target tracker to quarter-second steps
+    once one was low down: twice the time per scan at ten targets
+    (benchmarks/tracker_vs_stonesoup.py)."""
+    high = _reentry_state(200e3, 0.0, 1.0)
+    steep = _reentry_state(40e3, 0.3, 0.0, speed_mps=7000.0, dive_deg=65.0)
+    P = np.diag([100.0] * 3 + [1.0] * 3 + [0.01] * 3)[None]
+    both_x, both_P = motion.predict(np.concatenate([high, steep]), np.concatenate([P, P]), 2.0,
+                                    [motion.BALLISTIC, motion.BOOST])
+    for i, (x, model) in enumerate([(high, motion.BALLISTIC), (steep, motion.BOOST)]):
+        alone_x, alone_P = motion.predict(x, P, 2.0, model)
+        np.testing.assert_array_equal(both_x[i], alone_x[0])
+        np.testing.assert_array_equal(both_P[i], alone_P[0])
+    # The steps matter: the high state in eight quarter-second steps is not the same.
+    x, quarter = high, P
+    for _ in range(8):
+        x, quarter = motion.predict(x, quarter, 0.25, motion.BALLISTIC)
+    assert np.abs(both_P[0] - quarter[0]).max() > 1e-9 * np.abs(quarter[0]).max()
+
+
 def test_ballistic_drag_error_grows_with_the_drag_along_the_velocity_only():
     """In the air the ballistic model's a is the error of the nominal drag: a wrong 1/beta is a force
     along the drag that lasts the re-entry. Over 4 s of falling from 50 km its share of the
