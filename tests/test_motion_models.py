@@ -344,6 +344,33 @@ def test_transition_rows_are_probabilities_and_staging_is_only_reached_from_boos
         assert pi[imm.BALLISTIC, imm.STAGING] == 0.0
 
 
+@pytest.mark.parametrize("gap_s", [90.0, 3600.0])
+def test_a_coasting_track_predicted_over_a_long_gap_stays_finite(gap_s):
+    """All radars blind for 90 s (scenarios/hard-gap.toml) and no plot in between: a coasting
+    track, its thrusting models below the interaction floor, is predicted over the whole gap in
+    one step. The staging model's chance of staying, e^(-dt / 2 s), rounds to nothing then, and
+    nothing admissible mixed into it: it was mixed to the zero state (the Earth's centre) and
+    the track's numbers went non-finite, so the tracker dropped a healthy track as diverged.
+    Each model now keeps its own estimate, and all three are where the missile coasts to."""
+    r = frames.geodetic_to_ecef(np.radians(38.5), np.radians(133.0), 190e3)
+    up = r / np.linalg.norm(r)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    x = np.tile(np.concatenate([r, 2000.0 * east + 800.0 * up, np.zeros(3)]), (1, imm.K, 1))
+    x[0, imm.BOOST, 6:9] = x[0, imm.STAGING, 6:9] = 0.1 * east
+    P = np.tile(np.diag([100.0] * 3 + [1.0] * 3 + [0.01] * 3), (1, imm.K, 1, 1))
+    mu = np.array([[0.9997, 2e-4, 1e-4]])
+    xp, Pp, mup, Pip = imm.mix_and_predict(x, P, mu, gap_s, P.copy())
+    assert np.isfinite(xp).all() and np.isfinite(Pp).all() and np.isfinite(Pip).all()
+    np.testing.assert_allclose(mup.sum(), 1.0)
+    coast, _ = motion.predict(x[:, imm.BALLISTIC], P[:, imm.BALLISTIC], gap_s, motion.BALLISTIC)
+    np.testing.assert_allclose(xp[0, imm.BALLISTIC, :3], coast[0, :3], atol=1e-6)
+    # The thrusting models coast with a thrust of 0.1 m/s^2: within a few kilometres after
+    # 90 s, nowhere near the zero state.
+    if gap_s < 100.0:
+        assert np.linalg.norm(xp[0, imm.STAGING, :3] - coast[0, :3]) < 5e3
+
+
 def test_mixing_into_staging_drops_the_thrust_and_into_ballistic_removes_it():
     """A track that burns at 100 m/s^2: the staging model sees the next stage light at
     STAGE_THRUST_RATIO of it with the ratio's spread; the ballistic model sees no thrust."""

@@ -141,7 +141,13 @@ def mix_and_predict(x, P, mu, dt: float, Pi):
     # can take over when the missile does manoeuvre.
     unlikely = (mu < INTERACTION_FLOOR)[:, :, None] & ~np.eye(K, dtype=bool)[None]
     w = np.where(unlikely, 0.0, w)
-    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+    # A model nothing admissible mixes into keeps its own estimate. Over a long gap between
+    # plots (all radars blind for 90 s) the staging model's chance of staying, e^(-dt / 2 s),
+    # rounds to nothing, and with the boost model below the floor its weights were all
+    # zero: it was mixed to the zero state, the Earth's centre, and its prediction made a
+    # healthy track's numbers non-finite (the tracker then dropped it as diverged).
+    total = w.sum(axis=1, keepdims=True)
+    w = np.where(total > 0.0, w / np.where(total > 0.0, total, 1.0), np.eye(K)[None])
     # Each model's estimate as the destination model sees it (see _into). The ballistic
     # estimate keeps its own ``a`` going into any model: resetting it would inject
     # BALLISTIC_ACCEL_VARIANCE at every step, a process noise sixty times what a coasting
