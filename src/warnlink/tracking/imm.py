@@ -146,8 +146,8 @@ def mix_and_predict(x, P, mu, dt: float, Pi):
     # rounds to nothing, and with the boost model below the floor its weights were all
     # zero: it was mixed to the zero state, the Earth's centre, and its prediction made a
     # healthy track's numbers non-finite (the tracker then dropped it as diverged).
-    total = w.sum(axis=1, keepdims=True)
-    w = np.where(total > 0.0, w / np.where(total > 0.0, total, 1.0), np.eye(K)[None])
+    w = np.where(w.sum(axis=1, keepdims=True) > 0.0, w, np.eye(K)[None])
+    w = w / w.sum(axis=1, keepdims=True)
     # Each model's estimate as the destination model sees it (see _into). The ballistic
     # estimate keeps its own ``a`` going into any model: resetting it would inject
     # BALLISTIC_ACCEL_VARIANCE at every step, a process noise sixty times what a coasting
