@@ -10,6 +10,7 @@ from warnlink import frames
 from warnlink.fusion.align import BOOSTING
 from warnlink.scenario.flight import design_flight
 from warnlink.tracking.launch_detect import LaunchDetector
+from warnlink.tracking import tracker as tracker_module
 from warnlink.tracking.tracker import LocalTracker
 
 SITE_LAT, SITE_LON, SITE_ALT = np.radians(36.9), np.radians(127.5), 150.0
@@ -123,6 +124,60 @@ def test_a_diverged_track_is_dropped_and_recorded_while_the_others_go_on(flights
             break
     after = [track_id for track_id, *_ in tracker.estimates()]
     assert victim not in after and (set(before) - {victim}) < set(after) and len(after) == 2  # found again
+
+
+def _straight_line_scans(speed_mps, scans=8, seed=3):
+    """Plots of an object flying level and straight (no gravity) at ``speed_mps``, 200 km up and
+    400 km east of the radar: what clutter plots kilometres apart can look like to a new track."""
+    rng = np.random.default_rng(seed)
+    rot = frames.enu_rotation(SITE_LAT, SITE_LON)
+    site = frames.geodetic_to_ecef(SITE_LAT, SITE_LON, SITE_ALT)
+    start = site + rot.T @ np.array([400e3, 0.0, 200e3])
+    heading = rot.T @ np.array([0.0, 1.0, 0.0])
+    for t in np.arange(0.0, scans, 1.0):
+        az, el, rg = frames.enu_to_aer(rot @ (start + heading * speed_mps * t - site))
+        z = np.array([rg, az, el]) + rng.normal(size=3) * SIGMA
+        yield NS(sensor_id="R1", time_ns=int(round(t * 1e9)), site_lat_rad=SITE_LAT, site_lon_rad=SITE_LON,
+                 site_alt_m=SITE_ALT, sigma_range_m=SIGMA[0], sigma_azimuth_rad=SIGMA[1],
+                 sigma_elevation_rad=SIGMA[2], plots=[NS(range_m=z[0], azimuth_rad=z[1], elevation_rad=z[2])])
+
+
+@pytest.mark.parametrize("speed_mps, confirmed", [(7000.0, True), (12000.0, False)])
+def test_a_track_faster_than_any_missile_is_never_confirmed(speed_mps, confirmed):
+    """Plots that line up at a speed no missile has (MAX_SPEED_MPS) make no track: false tracks
+    on clutter were confirmed at 9-19 km/s before. At a missile's speed the same line is tracked."""
+    tracker = LocalTracker("ROK", 0)
+    seen = False
+    for report in _straight_line_scans(speed_mps):
+        tracker.process_radar(report)
+        seen |= bool(tracker.estimates())
+    assert seen == confirmed
+    assert tracker.diverged == []  # a tentative track goes as clutter does, unrecorded
+
+
+def test_a_confirmed_track_surely_faster_than_a_missile_is_dropped_and_recorded(flights):
+    """A confirmed track whose speed is surely beyond a missile's is dropped at the next scan,
+    reported dropped and recorded with its speed, while the other missile's track goes on."""
+    from warnlink.tracking import imm
+
+    tracker = LocalTracker("ROK", 0)
+    scans = _scans(flights, clutter_per_scan=0.0)
+    for t, report in scans:
+        tracker.process_radar(report)
+        if t >= 60.0:
+            break
+    tracker.reports()
+    victim = tracker.meta[0].track_id
+    v = tracker.x[0, :, 3:6]
+    tracker.x[0, :, 3:6] = v / np.linalg.norm(v, axis=1)[:, None] * 2.0 * tracker_module.MAX_SPEED_MPS
+    assert np.sqrt(tracker.P[0, imm.BALLISTIC, 3, 3]) < 100.0  # surely: the speed is known to far better than that
+    for t, report in scans:
+        tracker.process_radar(report)
+        break
+    assert [(track_id, why.split()[0]) for track_id, why in tracker.diverged] == [(victim, "speed")]
+    assert victim not in [track_id for track_id, *_ in tracker.estimates()]
+    assert (victim, "dropped") in {(r.track_id, r.status) for r in tracker.reports(only_updated=False)}
+    assert len(tracker.estimates()) >= 1
 
 
 def test_boost_probability_follows_the_motor(flights):
