@@ -91,6 +91,17 @@ def test_one_track_per_missile_clutter_rejected_and_consistent(flights):
     assert 1.5 < np.mean(nees) < 12.0
 
 
+def _tracking_both_missiles_at_60_s(flights):
+    """A tracker fed the fixture's clutter-free scans up to t = 60 s, and the rest of the scans."""
+    tracker = LocalTracker("ROK", 0)
+    scans = _scans(flights, clutter_per_scan=0.0)
+    for t, report in scans:
+        tracker.process_radar(report)
+        if t >= 60.0:
+            break
+    return tracker, scans
+
+
 def test_a_diverged_track_is_dropped_and_recorded_while_the_others_go_on(flights):
     """A filter step that takes a track beyond anything a missile can be (here its thrust set
     to 1e14 m/s^2, as a diverged filter's was in a trial of the code) drops that track,
@@ -99,12 +110,7 @@ def test_a_diverged_track_is_dropped_and_recorded_while_the_others_go_on(flights
     NaN into every node's picture."""
     from warnlink.tracking import imm
 
-    tracker = LocalTracker("ROK", 0)
-    scans = _scans(flights, clutter_per_scan=0.0)
-    for t, report in scans:
-        tracker.process_radar(report)
-        if t >= 60.0:
-            break
+    tracker, scans = _tracking_both_missiles_at_60_s(flights)
     before = [track_id for track_id, *_ in tracker.estimates()]
     assert len(before) == 2
     tracker.reports()
@@ -160,12 +166,7 @@ def test_a_confirmed_track_surely_faster_than_a_missile_is_dropped_and_recorded(
     reported dropped and recorded with its speed, while the other missile's track goes on."""
     from warnlink.tracking import imm
 
-    tracker = LocalTracker("ROK", 0)
-    scans = _scans(flights, clutter_per_scan=0.0)
-    for t, report in scans:
-        tracker.process_radar(report)
-        if t >= 60.0:
-            break
+    tracker, scans = _tracking_both_missiles_at_60_s(flights)
     tracker.reports()
     victim = tracker.meta[0].track_id
     v = tracker.x[0, :, 3:6]
