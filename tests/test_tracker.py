@@ -10,8 +10,7 @@ from warnlink import frames
 from warnlink.fusion.align import BOOSTING
 from warnlink.scenario.flight import design_flight
 from warnlink.tracking.launch_detect import LaunchDetector
-from warnlink.tracking import tracker as tracker_module
-from warnlink.tracking.tracker import LocalTracker
+from warnlink.tracking.tracker import MAX_SPEED_MPS, LocalTracker
 
 SITE_LAT, SITE_LON, SITE_ALT = np.radians(36.9), np.radians(127.5), 150.0
 SIGMA = np.array([30.0, 1e-3, 1e-3])
@@ -46,9 +45,14 @@ def _scans(flights, clutter_per_scan=0.5, p_detect=0.95, seed=1, duration=None):
             plots.append(NS(range_m=rng.uniform(0, 1200e3), azimuth_rad=rng.uniform(0, 2 * np.pi),
                             elevation_rad=rng.uniform(0, 1.4)))
             truth.append(None)
-        yield t, NS(sensor_id="R1", time_ns=int(round(t * 1e9)), site_lat_rad=SITE_LAT, site_lon_rad=SITE_LON,
-                    site_alt_m=SITE_ALT, sigma_range_m=SIGMA[0], sigma_azimuth_rad=SIGMA[1],
-                    sigma_elevation_rad=SIGMA[2], plots=plots)
+        yield t, _report(t, plots)
+
+
+def _report(t, plots):
+    """The radar R1's report of one scan at time t (s)."""
+    return NS(sensor_id="R1", time_ns=int(round(t * 1e9)), site_lat_rad=SITE_LAT, site_lon_rad=SITE_LON,
+              site_alt_m=SITE_ALT, sigma_range_m=SIGMA[0], sigma_azimuth_rad=SIGMA[1],
+              sigma_elevation_rad=SIGMA[2], plots=plots)
 
 
 def _nearest(flights, t, x):
@@ -143,9 +147,7 @@ def _straight_line_scans(speed_mps, scans=8, seed=3):
     for t in np.arange(0.0, scans, 1.0):
         az, el, rg = frames.enu_to_aer(rot @ (start + heading * speed_mps * t - site))
         z = np.array([rg, az, el]) + rng.normal(size=3) * SIGMA
-        yield NS(sensor_id="R1", time_ns=int(round(t * 1e9)), site_lat_rad=SITE_LAT, site_lon_rad=SITE_LON,
-                 site_alt_m=SITE_ALT, sigma_range_m=SIGMA[0], sigma_azimuth_rad=SIGMA[1],
-                 sigma_elevation_rad=SIGMA[2], plots=[NS(range_m=z[0], azimuth_rad=z[1], elevation_rad=z[2])])
+        yield _report(t, [NS(range_m=z[0], azimuth_rad=z[1], elevation_rad=z[2])])
 
 
 @pytest.mark.parametrize("speed_mps, confirmed", [(7000.0, True), (12000.0, False)])
@@ -170,11 +172,9 @@ def test_a_confirmed_track_surely_faster_than_a_missile_is_dropped_and_recorded(
     tracker.reports()
     victim = tracker.meta[0].track_id
     v = tracker.x[0, :, 3:6]
-    tracker.x[0, :, 3:6] = v / np.linalg.norm(v, axis=1)[:, None] * 2.0 * tracker_module.MAX_SPEED_MPS
+    tracker.x[0, :, 3:6] = v / np.linalg.norm(v, axis=1)[:, None] * 2.0 * MAX_SPEED_MPS
     assert np.sqrt(tracker.P[0, imm.BALLISTIC, 3, 3]) < 100.0  # surely: the speed is known to far better than that
-    for t, report in scans:
-        tracker.process_radar(report)
-        break
+    tracker.process_radar(next(scans)[1])
     assert [(track_id, why.split()[0]) for track_id, why in tracker.diverged] == [(victim, "speed")]
     assert victim not in [track_id for track_id, *_ in tracker.estimates()]
     assert (victim, "dropped") in {(r.track_id, r.status) for r in tracker.reports(only_updated=False)}
