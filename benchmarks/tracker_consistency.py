@@ -90,8 +90,8 @@ def main() -> int:
     parser.add_argument("--process-noise-scale", type=float, default=1.0)
     parser.add_argument("--ignition-mean-s", type=float, default=imm.MEAN_COAST_BEFORE_IGNITION_S)
     args = parser.parse_args()
-    scaled = dataclasses.replace(motion.BALLISTIC, jerk_psd=motion.BALLISTIC.jerk_psd * args.process_noise_scale,
-                                 velocity_psd=motion.BALLISTIC.velocity_psd * args.process_noise_scale)
+    scaled = dataclasses.replace(
+        motion.BALLISTIC, residual_accel_variance=motion.BALLISTIC.residual_accel_variance * args.process_noise_scale)
     imm.MODELS = (scaled, *imm.MODELS[1:])
     imm.MEAN_COAST_BEFORE_IGNITION_S = args.ignition_mean_s
     trajs = srbm_raid(args.targets, args.seed)

@@ -40,13 +40,28 @@ def test_boost_thrust_grows_by_the_rocket_equation_and_stays_bounded():
     x_long, P_long = motion.predict(x, P, 600.0, motion.BOOST)
     assert np.all(np.isfinite(x_long)) and np.all(np.isfinite(P_long))
     assert np.linalg.norm(x_long[0, 6:9]) <= motion.THRUST_ACCEL_LIMIT * (1.0 + 1e-6)
-    # The ballistic model has no thrust growth: above the air its a decays within seconds.
-    decay_b, growth_b = motion.rates(motion.BALLISTIC, 1)
-    assert growth_b[0] == 0.0
-    high = x.copy()
-    high[0, :3] *= (np.linalg.norm(x[0, :3]) + 160e3) / np.linalg.norm(x[0, :3])
-    x_b, _ = motion.predict(high, P, 10.0, motion.BALLISTIC)
-    assert np.linalg.norm(x_b[0, 6:9]) < 80.0 * 0.01
+    # The ballistic model has no thrust growth.
+    assert motion.rates(motion.BALLISTIC, 1)[1][0] == 0.0
+
+
+@pytest.mark.parametrize("altitude_m", [100e3, 600e3])
+def test_the_ballistic_a_holds_the_gravity_residual_for_minutes_and_a_thin_air_drag_error_for_seconds(altitude_m):
+    """Far above the air the ballistic model's ``a`` is the gravity beyond J2, nearly constant
+    over minutes; where the drag error is felt (100 km at 3 km/s, above the air's edge) it is
+    that error's, gone within seconds."""
+    r = frames.geodetic_to_ecef(np.radians(39.0), np.radians(125.0), altitude_m)
+    north = np.cross(r / np.linalg.norm(r), np.cross([0.0, 0.0, 1.0], r))
+    x = np.zeros((1, 9))
+    x[0, :3] = r
+    x[0, 3:6] = 3000.0 * north / np.linalg.norm(north)
+    x[0, 6:9] = 1e-4 * np.cross(x[0, 3:6] / 3000.0, r / np.linalg.norm(r))  # across the path
+    assert motion.nominal_drag(x)[0] < motion.DRAG_ERROR_MIN_MPS2
+    x10, _ = motion.predict(x, np.eye(9)[None], 10.0, motion.BALLISTIC)
+    left = np.linalg.norm(x10[0, 6:9]) / 1e-4
+    if altitude_m > 200e3:
+        assert left == pytest.approx(np.exp(-10.0 / motion.GRAVITY_RESIDUAL_CORRELATION_S), rel=1e-3)
+    else:
+        assert left < 0.2
 
 
 def _reentry_state(altitude_m: float, extra_drag: float, sideways_mps2: float, speed_mps: float = 3000.0,
@@ -241,7 +256,8 @@ def test_a_track_flown_over_an_hour_near_apogee_is_as_sure_as_the_gravity_it_lea
     R = np.eye(3) * 50.0**2
     x = np.concatenate([r[0] + rng.normal(0.0, 50.0, (seeds, 3)), v[0] + rng.normal(0.0, 20.0, (seeds, 3)),
                         np.zeros((seeds, 3))], axis=1)
-    P = np.repeat(np.diag([50.0**2] * 3 + [20.0**2] * 3 + [1e-6] * 3)[None], seeds, axis=0)
+    P = np.repeat(np.diag([50.0**2] * 3 + [20.0**2] * 3 + [0.0] * 3)[None], seeds, axis=0)
+    P[:, 6:9, 6:9] = motion.ballistic_accel_prior(x)
     for i in range(1, len(t)):
         x, P = motion.predict(x, P, 1.0, motion.BALLISTIC)
         x, P = _position_update(x, P, r[i] + rng.normal(0.0, 50.0, (seeds, 3)), R)
@@ -399,14 +415,25 @@ def test_mixing_into_staging_drops_the_thrust_and_into_ballistic_removes_it():
     v_hat = x[0, imm.BOOST, 3:6] / np.linalg.norm(x[0, imm.BOOST, 3:6])
     spread = motion.INV_BETA_RELATIVE_SIGMA * motion.nominal_drag(x[:, imm.BOOST])[0]
     assert spread > 0.1
-    np.testing.assert_allclose(Pb[0, 6:9, 6:9], np.eye(3) * imm.BALLISTIC_ACCEL_VARIANCE
+    # On every axis, the gravity beyond J2: its surface spread falling as (R / r)^4.
+    def gravity_residual_var(r):
+        return (motion.GRAVITY_RESIDUAL_MPS2 * (frames.WGS84_A / np.linalg.norm(r)) ** 4) ** 2
+
+    np.testing.assert_allclose(Pb[0, 6:9, 6:9], np.eye(3) * gravity_residual_var(x[0, imm.BOOST, :3])
                                + spread**2 * np.outer(v_hat, v_hat), atol=1e-12)
     np.testing.assert_allclose(Pib[0, 6:9, 6:9], 0.0, atol=1e-12)
-    # Above the air there is no drag to be wrong about.
+    # The motor's tail, 0.1 m/s^2 over 2 s, is a velocity error of 0.2 m/s per axis and a
+    # position error of -0.4 m with it (fully anticorrelated), added at once.
+    tail = Pb[0, :6, :6] - P[0, imm.BOOST, :6, :6]
+    np.testing.assert_allclose(np.diag(tail), [0.4**2] * 3 + [0.2**2] * 3, rtol=1e-9)
+    np.testing.assert_allclose(tail[:3, 3:], -np.eye(3) * 0.4 * 0.2, rtol=1e-9)
+    np.testing.assert_allclose(Pib[0, :6, :6], P[0, imm.BOOST, :6, :6], atol=1e-9)
+    # Above the air there is no drag to be wrong about: the gravity residual is all, smaller up there.
     high = x[:, imm.BOOST].copy()
     high[:, :3] *= (np.linalg.norm(high[0, :3]) + 500e3) / np.linalg.norm(high[0, :3])
     _, Ph, _ = imm._into(high, P[:, imm.BOOST], P[:, imm.BOOST], imm.BALLISTIC)
-    np.testing.assert_allclose(Ph[0, 6:9, 6:9], np.eye(3) * imm.BALLISTIC_ACCEL_VARIANCE)
+    np.testing.assert_allclose(Ph[0, 6:9, 6:9], np.eye(3) * gravity_residual_var(high[0, :3]), rtol=1e-9)
+    assert gravity_residual_var(high[0, :3]) < 0.6 * gravity_residual_var(x[0, imm.BOOST, :3])
     # After one mixing step each model still has a finite, symmetric covariance.
     xp, Pp, c, _ = imm.mix_and_predict(x, P, mu, 1.0, P.copy())
     assert np.all(np.isfinite(xp)) and np.allclose(Pp, np.swapaxes(Pp, 2, 3))

@@ -32,7 +32,7 @@ from warnlink.evaluation.gospa import gospa
 from warnlink.evaluation.metrics import associate_tracks, launch_predictions, nearest_tracks
 from warnlink.physics.dynamics import state_derivative
 from warnlink.tracking import motion
-from warnlink.tracking.imm import BALLISTIC_ACCEL_VARIANCE
+from warnlink.tracking.imm import burnout_tail_covariance
 from warnlink.tracking.radar_model import RadarSite, jacobian
 
 ORACLE = "ORACLE"
@@ -159,9 +159,9 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
     "known-mode" bound for a switching model, which no IMM can beat): the 9-D state
     (position, velocity, unmodelled acceleration) moves by the BOOST model while the
     truth's motor burns and by the BALLISTIC model after it, linearised along the truth;
-    at burnout the thrust becomes known to be gone, as the IMM resets it (in the air the
-    drag error then has its prior spread, as in the IMM's handover). Each step is the
-    trackers' own prediction (motion.predict) of the covariance along the truth. Fisher
+    at burnout the thrust becomes known to be gone, as the IMM resets it (``a`` then has
+    its prior spread and the motor's tail widens position and velocity, as in the IMM's
+    handover). Each step is the trackers' own prediction (motion.predict) of the covariance along the truth. Fisher
     information recursion J_k = (Q + F J_{k-1}^-1 F^T)^-1 + sum H^T R^-1 H over every radar
     plot of this launch in the step (the detections actually made), run as its inverse,
     the Kalman covariance recursion in Joseph form: J itself, whose acceleration block in a
@@ -195,7 +195,8 @@ def pcrlb(traj, sensor_run, launch_id: str, sensors: dict) -> dict[float, tuple[
         if was_boosting and not boosting:  # burnout: the thrust is gone; in the air, the drag error is not known
             C[6:9, :] = 0.0
             C[:, 6:9] = 0.0
-            C[6:9, 6:9] = np.eye(3) * BALLISTIC_ACCEL_VARIANCE + motion.drag_error_prior(np.concatenate([r, v], axis=1))[0]
+            C[6:9, 6:9] = motion.ballistic_accel_prior(np.concatenate([r, v], axis=1))[0]
+            C[:6, :6] += burnout_tail_covariance()
         was_boosting = boosting
         model = motion.BOOST if boosting else motion.BALLISTIC
         a = np.zeros(3)

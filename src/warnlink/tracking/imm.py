@@ -68,7 +68,28 @@ STAGE_DIRECTION_SIGMA_MPS2 = 5.0
 # (tests/test_tracker.py: velocity NEES 2.7 -> 4.2 in the 10 s after each).
 INTERACTION_FLOOR = 0.05
 OUTPUT_MODE_FLOOR = 0.01  # a model less likely than this is left out of the reported estimate
-BALLISTIC_ACCEL_VARIANCE = 0.1**2  # (m/s^2)^2: what is left of ``a`` without thrust (drag model error)
+# A motor does not stop at once: its thrust tails off over a second or two, and the boost
+# model's estimate of it, reset to nothing at the handover, was not exact either. That
+# leftover, BURNOUT_TAIL_MPS2 per axis dying away over BURNOUT_TAIL_S, ends as a velocity
+# error of its spread times BURNOUT_TAIL_S and a position error of minus that times
+# BURNOUT_TAIL_S: added to the handed-over covariance at once (burnout_tail_covariance), not
+# carried in ``a``, whose ballistic time constant is the gravity residual's, minutes. As a
+# spread of ``a`` the leftover lasted those minutes: the demo's lofted ICBM, climbing out of
+# the radars' cover, had 2-3 times the position error (125 m against 35 m at 280 s, an
+# all-radar tracker on seeds 1-4).
+BURNOUT_TAIL_MPS2 = 0.1
+BURNOUT_TAIL_S = 2.0
+
+
+def burnout_tail_covariance() -> np.ndarray:
+    """Covariance (6, 6) of position and velocity that a burnt-out motor's leftover thrust adds."""
+    var = BURNOUT_TAIL_MPS2**2
+    tau = BURNOUT_TAIL_S
+    C = np.zeros((6, 6))
+    C[:3, :3] = np.eye(3) * var * tau**4
+    C[3:, 3:] = np.eye(3) * var * tau**2
+    C[:3, 3:] = C[3:, :3] = -np.eye(3) * var * tau**3
+    return C
 
 
 def transition(dt: float) -> np.ndarray:
@@ -100,9 +121,10 @@ def _into(x, P, Pi, to: int):
 
     The thrust acceleration ``a`` is multiplied by a ratio (0 into BALLISTIC,
     STAGE_THRUST_RATIO into STAGING) and what is not known of that ratio is added to P
-    (a guess any tracker would make: not to Pi). Into BALLISTIC in the air, ``a`` is then
-    the drag error of a body whose ballistic coefficient nobody has measured yet: its
-    prior spread along the velocity (motion.drag_error_prior) is added too.
+    (a guess any tracker would make: not to Pi). Into BALLISTIC, ``a`` then takes its prior
+    (motion.ballistic_accel_prior: the gravity residual and, in the air, the drag error of
+    a body whose ballistic coefficient nobody has measured yet), and the motor's tail
+    (burnout_tail_covariance) widens position and velocity.
     """
     ratio = 0.0 if to == BALLISTIC else STAGE_THRUST_RATIO
     T = np.eye(9)
@@ -111,7 +133,8 @@ def _into(x, P, Pi, to: int):
     P = T @ P @ T.T
     Pi = T @ Pi @ T.T
     if to == BALLISTIC:
-        P[:, 6:9, 6:9] += np.eye(3) * BALLISTIC_ACCEL_VARIANCE + motion.drag_error_prior(x)
+        P[:, 6:9, 6:9] += motion.ballistic_accel_prior(x)
+        P[:, :6, :6] += burnout_tail_covariance()
     else:
         a_before = x[:, 6:9] / ratio
         P[:, 6:9, 6:9] += (STAGE_THRUST_RATIO_SIGMA**2 * a_before[:, :, None] * a_before[:, None, :]
@@ -149,9 +172,9 @@ def mix_and_predict(x, P, mu, dt: float, Pi):
     w = np.where(w.sum(axis=1, keepdims=True) > 0.0, w, np.eye(K)[None])
     w = w / w.sum(axis=1, keepdims=True)
     # Each model's estimate as the destination model sees it (see _into). The ballistic
-    # estimate keeps its own ``a`` going into any model: resetting it would inject
-    # BALLISTIC_ACCEL_VARIANCE at every step, a process noise sixty times what a coasting
-    # missile has.
+    # estimate keeps its own ``a`` going into any model: resetting it would inject the
+    # motor's tail (burnout_tail_covariance) at every step, a process noise far beyond what
+    # a coasting missile has.
     xf = np.repeat(x[:, :, None, :], K, axis=2)  # (n, from, to, 9)
     Pf = np.repeat(P[:, :, None, :, :], K, axis=2)
     Pif = np.repeat(Pi[:, :, None, :, :], K, axis=2)

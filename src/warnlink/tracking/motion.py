@@ -6,9 +6,11 @@ that gravity, the Earth's rotation and nominal drag do not explain (thrust while
 motor burns, the drag error of an uncertain ballistic coefficient, a manoeuvre).
 Each model says how ``a`` behaves:
 
-* ``BALLISTIC``: above the air ``a`` is what is left of the drag error, a Gauss-Markov
-  process of short time constant along the velocity, its spread INV_BETA_RELATIVE_SIGMA
-  of the nominal drag: nothing at all far up. In the air ``a`` is the error of the nominal drag: the true
+* ``BALLISTIC``: ``a`` holds the gravity beyond J2 that the filters leave out, a slowly
+  varying force (a Gauss-Markov process over minutes, on every axis). Above the air it
+  also holds what is left of the drag error, along the velocity, with a time constant of
+  seconds and a spread INV_BETA_RELATIVE_SIGMA of the nominal drag: nothing at all far up.
+  In the air ``a`` is, along the velocity, the error of the nominal drag: the true
   ballistic coefficient is not known, and an error in 1/beta is a force along the drag
   that lasts the whole re-entry and grows as the drag does (density times speed
   squared; e-fold in a few seconds low down). So there ``a`` is a constant share of the
@@ -53,7 +55,7 @@ NOMINAL_INV_BETA = 1.0 / 10000.0  # m^2/kg: the filters' prior ballistic coeffic
 # scenarios/hard-depressed.toml --runs 20: NEES in band 0.923 and 0.921, position NEES
 # after burnout 3.09 and 3.12).
 INV_BETA_RELATIVE_SIGMA = 0.7
-DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists, for its white-noise equivalent (thrusting models)
+DRAG_ERROR_CORRELATION_S = 2.0  # how long a drag error persists in thin air (effective_decay; thrusting models' white noise)
 DRAG_ERROR_MIN_MPS2 = 2e-3  # nominal drag below this (~90 km at 3 km/s) is thin air: a decays within seconds.
 # Above it the drag error is still there, and still INV_BETA_RELATIVE_SIGMA of the nominal
 # drag, but too small to outlast the air's thinning: the ballistic model drives a, along the
@@ -79,7 +81,7 @@ DRAG_GROWTH_LIMIT = 3.0  # 1/s: bound on the drag's relative growth rate (numeri
 # truth's, and the impact prediction's sigma points'), so a share of the drag measured
 # once stays measured. A forgetting over 30 s (a Gauss-Markov error, driven to its spread)
 # stood in for something else: a motor burning out in the air handed the ballistic model
-# an ``a`` known to 0.1 m/s^2 (imm.BALLISTIC_ACCEL_VARIANCE) where the drag error's prior
+# an ``a`` known to 0.1 m/s^2 (then its spread at burnout) where the drag error's prior
 # spread was metres per second squared, and only the forgetting's noise widened it
 # (without it the short SRBM's climb after burnout was held far too tightly). The handover
 # now adds that prior (imm._into), and the forgetting only held the tracks wider than their
@@ -110,8 +112,12 @@ class MotionModel:
     name: str
     accel_time_constant_s: float  # inf: random walk; small: a is forced to 0
     jerk_psd: float  # (m/s^3)^2 / Hz driving a
-    velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces), at the Earth's radius
-    velocity_psd_falloff: float = 0.0  # velocity_psd is times (WGS84_A / r)^this (gravity beyond J2)
+    velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
+    # A slowly varying force in ``a`` (the gravity beyond J2): a Gauss-Markov process of the
+    # model's time constant and this variance per axis at the Earth's radius, times
+    # (WGS84_A / r)^residual_falloff; driven by white jerk 2 variance / time constant.
+    residual_accel_variance: float = 0.0  # (m/s^2)^2
+    residual_falloff: float = 0.0
     exhaust_velocity_mps: float = np.inf  # a grows as |a| a / this (a burning motor); inf: no growth
     drag_error_in_a: bool = False  # in the air, a is the drag error (see the module docstring)
     thrust_jerk: bool = False  # white jerk beyond jerk_psd from the thrust's turn and growth (thrust_jerk_psd)
@@ -126,24 +132,30 @@ class MotionModel:
 
 
 # The ballistic model's noise is what it leaves out: the drag error (a, process_noise) and
-# the gravity beyond J2. That differs from J2's by b = 1.2e-4 m/s^2 RMS at the surface (J3,
-# J4, C22, S22: warnlink.physics.gravity, which the truth flies), nearly constant over a
-# flight of T ~ 300 s. A white noise q grows the same position error over T when
-# q = 3 b^2 T / 4 ~ 3e-6 (m/s^2)^2/Hz. Before the truth flew these terms, 1e-6 was sized
-# for 5e-5 and stood for nothing: the demo's lofted ICBM, found again after an hour's
-# coast, had a midcourse velocity NEES of 2.13; now 2.91 (warnlink evaluate, seeds 1-50;
-# 3 is right). A degree-n term falls as (R / r)^(n + 2), so the slowest
-# of them (degree 2, the tesseral C22 and S22, as large as J3) as (R / r)^4 and its PSD as
-# (R / r)^8: at 1,000 km 0.3 of the surface's, at a lofted ICBM's apogee (6,500 km) 0.004.
-# With this held at the surface's value and ``a`` given a spread of 1e-3 m/s^2 on every
-# axis above the air, both with no force of that size behind them, a track flown over an
-# hour's gap near apogee took on 0.14 m/s of velocity noise per axis, and was found again
-# less sure of itself than its errors warranted (velocity NEES 1.7 where 3 is right,
-# tests/test_motion_models.py). The white jerk is a floor, not a force: a spread of 1e-6
-# m/s^2 in ``a`` keeps the covariance (and the bound's information matrix) invertible where
-# there is no drag.
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=2.0, jerk_psd=1e-12, velocity_psd=3e-6,
-                        velocity_psd_falloff=8.0, drag_error_in_a=True)
+# the gravity beyond J2. That differs from J2's by 1.2e-4 m/s^2 RMS at the surface, b = 7e-5
+# per axis (J3, J4, C22, S22: warnlink.physics.gravity, which the truth flies). A degree-n
+# term falls as (R / r)^(n + 2), so the slowest of them (degree 2, the tesseral C22 and S22,
+# as large as J3) as (R / r)^4, its variance as (R / r)^8: at 1,000 km 0.3 of the surface's,
+# at a lofted ICBM's apogee (6,500 km) 0.004. Along a path at 3-7 km/s it changes over
+# thousands of kilometres: a force nearly constant over GRAVITY_RESIDUAL_CORRELATION_S.
+# So it is a Gauss-Markov part of ``a`` on every axis, not white noise on the velocity.
+# White noise q stands for it over one track memory T only (q = 3 b^2 T / 4 grows the same
+# position error over T): 3e-6 (m/s^2)^2/Hz was sized for T ~ 300 s, what the demo's lofted
+# ICBM, found again after an hour's coast, needs. Nine radars near the path shorten the
+# memory to tens of seconds, and the same q then held the track wider than its errors: the
+# gap scenario's control (warnlink evaluate scenarios/hard-gap-control.toml, every radar
+# up), velocity NEES 1.0-1.6 below 140 km and position NEES 2.0-2.25 below 83 km, where 3 is
+# right. Over a coast much longer than its time constant the Gauss-Markov part acts as white
+# noise of 2 b^2 tau on the velocity, the same as the q it replaces; over a short memory it
+# adds far less. The ballistic model's time constant is that of this residual: where the
+# drag error is felt it decays much faster (effective_decay). No white jerk floor is
+# needed: the residual's spread, 4e-6 m/s^2 even at a lofted ICBM's apogee, keeps the
+# covariance invertible where there is no drag.
+GRAVITY_RESIDUAL_MPS2 = 7e-5  # per axis, at the Earth's radius
+GRAVITY_RESIDUAL_CORRELATION_S = 300.0
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=GRAVITY_RESIDUAL_CORRELATION_S, jerk_psd=0.0,
+                        velocity_psd=0.0, residual_accel_variance=GRAVITY_RESIDUAL_MPS2**2, residual_falloff=8.0,
+                        drag_error_in_a=True)
 # A motor at constant mass flow m' and exhaust velocity c pushes a = c m' / m, so
 # da/dt = a^2 / c: a single-stage SRBM's thrust acceleration doubles or triples over its
 # burn (jerk up to 6 m/s^3 at burnout), which a random walk can follow only by lagging
@@ -304,8 +316,9 @@ def _derivative(x: np.ndarray, decay: np.ndarray, growth: np.ndarray, in_air: np
 
 def propagate_mean(x: np.ndarray, dt: float, decay: np.ndarray, growth: np.ndarray | None = None,
                    drag: np.ndarray | None = None) -> np.ndarray:
-    """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` and ``growth`` (n,) as from :func:`rates`,
-    ``drag`` from :func:`drag_flags` (which states are in the air is judged at the step's start)."""
+    """RK4 step of 9-D states (n, 9) over dt (s); ``decay`` and ``growth`` (n,) as from :func:`rates`
+    (or :func:`effective_decay`), ``drag`` from :func:`drag_flags` (which states are in the
+    air is judged at the step's start)."""
     growth = np.zeros(len(x)) if growth is None else growth
     in_air = _in_air(x, drag)
     k1 = _derivative(x, decay, growth, in_air)
@@ -364,25 +377,79 @@ def jacobian(x: np.ndarray, decay: np.ndarray, growth: np.ndarray | None = None,
     return A
 
 
-def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionModel) -> np.ndarray:
-    """Discrete process noise (n, 9, 9) over dt for each state's model.
+def residual_variance(x: np.ndarray, models: list[MotionModel] | MotionModel) -> np.ndarray:
+    """Variance (n,) per axis of each model's slowly varying force in ``a`` at states x (n, >= 3)
+    (the ballistic model's gravity beyond J2; see MotionModel), (m/s^2)^2."""
+    n = x.shape[0]
+    if isinstance(models, MotionModel):
+        models = [models] * n
+    radius = np.maximum(np.linalg.norm(x[:, :3], axis=1), WGS84_A)
+    return (np.array([m.residual_accel_variance for m in models])
+            * (WGS84_A / radius) ** np.array([m.residual_falloff for m in models]))
 
-    White jerk on ``a`` enters r, v, a as the integrated-random-walk blocks
-    [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
-    white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. The drag the nominal
-    ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: in thin air that
-    drives the ballistic model's ``a`` along the velocity, and always the other models'
-    velocity. In the air the ballistic model's ``a`` is the drag error itself, a constant
-    share of the drag: no noise drives it. ``x`` is the state at the step's start.
+
+def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
+                    nominal: np.ndarray | None = None) -> np.ndarray:
+    """Decay rate (n,), 1/s, of ``a`` at states x (n, 9): the model's (:func:`rates`), and, for
+    models whose ``a`` carries the drag error, faster where that error is felt.
+
+    There ``a`` holds two forces: the drag error, forgotten within DRAG_ERROR_CORRELATION_S
+    as the air thins above it and with no part across the velocity, and the slowly varying
+    residual of the model's time constant (minutes). One state decays at one rate, so it
+    takes the drag error's, weighted by that error's share of the variance (a spread
+    INV_BETA_RELATIVE_SIGMA of the nominal drag, against :func:`residual_variance`): within
+    seconds below some 105 km at 3 km/s and 115 km at 7 km/s, over minutes far above. In
+    the air the part along the velocity follows the drag instead (_a_dynamics). Kept at the
+    residual's rate, what a boost leaves in ``a`` lasts minutes: the drag error's prior at
+    burnout lies along the boost model's velocity, not the ballistic model's, and its part
+    across (a spread of 7e-3 m/s^2, a hundred times the residual's, an all-radar tracker on
+    the gap's control flight) let the track's ``a`` wander by 1e-3 m/s^2 in midcourse and
+    doubled its velocity error. Kept at the drag error's, a lofted ICBM's gravity residual
+    would be lost. ``nominal`` is :func:`nominal_drag` of x, computed when not given.
     """
     n = x.shape[0]
     if isinstance(models, MotionModel):
         models = [models] * n
-    jerk = np.array([m.jerk_psd for m in models])
-    falloff = np.array([m.velocity_psd_falloff for m in models])
-    radius = np.maximum(np.linalg.norm(x[:, :3], axis=1), WGS84_A)
-    vel = np.array([m.velocity_psd for m in models]) * (WGS84_A / radius) ** falloff
-    drag = nominal_drag(x)
+    decay, _ = rates(models, n)
+    flagged = drag_flags(models, n)
+    if not flagged.any():
+        return decay
+    nominal = nominal_drag(x) if nominal is None else nominal
+    felt = flagged & (nominal > 0.0)
+    if not felt.any():
+        return decay
+    spread2 = (INV_BETA_RELATIVE_SIGMA * nominal[felt]) ** 2
+    share = spread2 / (spread2 + residual_variance(x[felt], [models[i] for i in np.flatnonzero(felt)]))
+    decay = decay.copy()
+    decay[felt] += share / DRAG_ERROR_CORRELATION_S
+    return decay
+
+
+def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionModel,
+                  nominal: np.ndarray | None = None, decay: np.ndarray | None = None) -> np.ndarray:
+    """Discrete process noise (n, 9, 9) over dt for each state's model.
+
+    White jerk on ``a`` enters r, v, a as the integrated-random-walk blocks
+    [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
+    white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. A slowly varying force in
+    ``a`` (:func:`residual_variance`) is a Gauss-Markov process: white jerk of twice its
+    variance times the decay rate. The drag the nominal
+    ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: in thin air that
+    drives the ballistic model's ``a`` along the velocity, and always the other models'
+    velocity. In the air the ballistic model's ``a`` is the drag error itself, a constant
+    share of the drag: no noise drives it. ``x`` is the state at the step's start;
+    ``nominal`` its :func:`nominal_drag` and ``decay`` its :func:`effective_decay`,
+    computed when not given.
+    """
+    n = x.shape[0]
+    if isinstance(models, MotionModel):
+        models = [models] * n
+    own_decay, _ = rates(models, n)
+    jerk = np.array([m.jerk_psd for m in models]) + 2.0 * residual_variance(x, models) * own_decay
+    vel = np.array([m.velocity_psd for m in models])
+    drag = nominal_drag(x) if nominal is None else nominal
+    if decay is None:
+        decay = effective_decay(x, models, drag)
     flagged = drag_flags(models, n)
     in_a = flagged & (drag > DRAG_ERROR_MIN_MPS2)
     sigma = INV_BETA_RELATIVE_SIGMA * drag
@@ -396,7 +463,6 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     # that a step ending in the air hands a the spread there, however long the step.
     # Elsewhere a drag error of sigma persisting DRAG_ERROR_CORRELATION_S acts like white
     # noise on the velocity of PSD 2 sigma^2 tau.
-    decay, _ = rates(models, n)
     thin = flagged & ~in_a & (drag > 0.0)
     along = np.zeros(n)
     if thin.any() and dt > 0.0:
@@ -502,15 +568,17 @@ def _predict_steps(x: np.ndarray, P: np.ndarray, P_ind: np.ndarray | None, dt: f
                    models: list[MotionModel], steps: int):
     """:func:`predict_split` of states (n, 9) over dt (s) in ``steps`` equal sub-steps."""
     n = x.shape[0]
-    decay, growth = rates(models, n)
+    _, growth = rates(models, n)
     drag = drag_flags(models, n)
     h = dt / steps
     eye = np.eye(9)
     for _ in range(steps):
+        nominal = nominal_drag(x)
+        decay = effective_decay(x, models, nominal)  # judged at the step's start, as F is
         Ah = jacobian(x, decay, growth, drag) * h
         F = eye + Ah + 0.5 * Ah @ Ah
         Ft = np.swapaxes(F, 1, 2)
-        Q = process_noise(x, abs(h), models)  # sized at the step's start, as F is
+        Q = process_noise(x, abs(h), models, nominal, decay)
         x = propagate_mean(x, h, decay, growth, drag)
         P = F @ P @ Ft + Q
         if P_ind is not None:
@@ -541,21 +609,29 @@ def drag_error_prior(x: np.ndarray) -> np.ndarray:
     return spread[:, None, None] ** 2 * v_hat[:, :, None] * v_hat[:, None, :]
 
 
+def ballistic_accel_prior(x: np.ndarray) -> np.ndarray:
+    """Covariance (n, 3, 3) of the ballistic model's ``a`` at states x (n, >= 6) that no plot
+    has measured: the drag error's prior (:func:`drag_error_prior`) and the gravity
+    residual's spread (:func:`residual_variance`) on every axis."""
+    return drag_error_prior(x) + residual_variance(x, BALLISTIC)[:, None, None] * np.eye(3)
+
+
 def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = None,
                      accel_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """9-D ballistic states (n, 9) and covariances (n, 9, 9) of shared 6-D ones.
 
-    Above the air ``a`` is 0 and known to be (the ballistic model's own noise takes it to
-    the small spread of the drag error left there within seconds). In the air ``a`` is the
-    drag error. Where the sender released its rows of the 9x9 covariance (``accel_rows``
-    (n, 3, 9), NaN where not), ``a`` is the released ``accel`` with them. Elsewhere its mean
+    Above the air ``a`` is 0 with the gravity residual's spread (the ballistic model's own
+    noise takes it to the small spread of the drag error left there within seconds). In the
+    air ``a`` is also the drag error. Where the sender released its rows of the 9x9
+    covariance (``accel_rows`` (n, 3, 9), NaN where not), ``a`` is the released ``accel``
+    with them. Elsewhere its mean
     is the released ``accel`` along the velocity (0 if withheld) and its covariance the prior spread of a
     drag error along the velocity, INV_BETA_RELATIVE_SIGMA of the nominal drag: the
     sender's own is smaller, so that is on the safe side. Set to 0 instead, a state flown
     on in the air kept a drag error of 0 and was too sure of itself.
     """
     x = np.concatenate([x6, np.zeros((len(x6), 3))], axis=1)
-    P = covariance9(P6)
+    P = covariance9(P6, ballistic_accel_prior(x6))
     drag = nominal_drag(x6)
     in_air = drag > DRAG_ERROR_MIN_MPS2
     if in_air.any():
@@ -563,7 +639,6 @@ def ballistic_state9(x6: np.ndarray, P6: np.ndarray, accel: np.ndarray | None = 
         if accel is not None:
             along = np.sum(accel * v_hat, axis=1)
             x[:, 6:9] = np.where(in_air[:, None], along[:, None] * v_hat, 0.0)
-        P[:, 6:9, 6:9] = drag_error_prior(x6)
         if accel is not None and accel_rows is not None:
             own = in_air & np.isfinite(accel_rows).all(axis=(1, 2))
             x[own, 6:9] = accel[own]

@@ -25,7 +25,7 @@ from scipy.special import logsumexp
 from warnlink.messages import (MAX_TRACK_NORMS, MAX_TRACK_SIGMA, TrackReport, pack_accel_covariance, pack_covariance,
                                track_problems)
 from warnlink.physics.dynamics import fast_altitude
-from warnlink.tracking import imm, radar_model
+from warnlink.tracking import imm, motion, radar_model
 from warnlink.tracking.radar_model import RadarSite
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class LocalTracker:
         # would explain a burning motor's first seconds as well as the boost model does, and
         # win on having fewer unknowns (a missile in boost was taken to coast 70% of the time
         # over its first ten plots, its velocity lagging the thrust: velocity NEES 8-14).
-        P[:, imm.BALLISTIC, 6:9, 6:9] = np.eye(3) * imm.BALLISTIC_ACCEL_VARIANCE
+        P[:, imm.BALLISTIC, 6:9, 6:9] = motion.ballistic_accel_prior(x[:, imm.BALLISTIC])
         Pi = np.zeros((k, imm.K, 9, 9))  # the plot is this nation's own; the velocity guess anyone's
         Pi[:, :, :3, :3] = cov[:, None]
         self.x = np.concatenate([self.x, x])
