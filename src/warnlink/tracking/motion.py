@@ -403,7 +403,7 @@ def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
     residual's rate, what a boost leaves in ``a`` lasts minutes: the drag error's prior at
     burnout lies along the boost model's velocity, not the ballistic model's, and its part
     across (a spread of 7e-3 m/s^2, a hundred times the residual's, an all-radar tracker on
-    the gap's control flight) let the track's ``a`` wander by 1e-3 m/s^2 in midcourse and
+    the gap's control flight) let the track's ``a`` wander by 1e-3 to 5e-3 m/s^2 in midcourse and
     doubled its velocity error. Kept at the drag error's, a lofted ICBM's gravity residual
     would be lost. ``nominal`` is :func:`nominal_drag` of x, computed when not given.
     """
@@ -419,7 +419,7 @@ def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
     if not felt.any():
         return decay
     spread2 = (INV_BETA_RELATIVE_SIGMA * nominal[felt]) ** 2
-    share = spread2 / (spread2 + residual_variance(x[felt], [models[i] for i in np.flatnonzero(felt)]))
+    share = spread2 / (spread2 + residual_variance(x, models)[felt])
     decay = decay.copy()
     decay[felt] += share / DRAG_ERROR_CORRELATION_S
     return decay
