@@ -58,10 +58,71 @@ def test_the_ballistic_a_holds_the_gravity_residual_for_minutes_and_a_thin_air_d
     assert motion.nominal_drag(x)[0] < motion.DRAG_ERROR_MIN_MPS2
     x10, _ = motion.predict(x, np.eye(9)[None], 10.0, motion.BALLISTIC)
     left = np.linalg.norm(x10[0, 6:9]) / 1e-4
-    if altitude_m > 200e3:
-        assert left == pytest.approx(np.exp(-10.0 / motion.GRAVITY_RESIDUAL_CORRELATION_S), rel=1e-3)
+    if altitude_m > 200e3:  # forgotten as it crosses the Earth: 3 km/s level, 0.43 mrad/s
+        crossing = 3000.0 / np.linalg.norm(r) / motion.GRAVITY_RESIDUAL_CORRELATION_RAD
+        assert left == pytest.approx(np.exp(-10.0 * crossing), rel=1e-3)
     else:
         assert left < 0.2
+
+
+def test_the_gravity_beyond_j2_is_correlated_over_the_angle_the_model_forgets_it_in():
+    """The truth's gravity beyond J2 (warnlink.physics.gravity) at pairs of points at one
+    radius, 2,000 random pairs per angle: correlated to 1/e at about the ballistic model's
+    correlation angle, well over 1/2 at half of it, and the per-axis spread the model gives it
+    at the Earth's radius, 1,000 km up and at a lofted ICBM's apogee within 10% of the field's."""
+    from warnlink.physics.gravity import gravity_beyond_j2
+
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=(2000, 3))
+    p /= np.linalg.norm(p, axis=1)[:, None]
+    side = np.cross(p, rng.normal(size=(2000, 3)))
+    side /= np.linalg.norm(side, axis=1)[:, None]
+
+    def correlation(angle, radius):
+        q = np.cos(angle) * p + np.sin(angle) * side
+        b1 = np.stack(gravity_beyond_j2(*(radius * p).T), axis=-1)
+        b2 = np.stack(gravity_beyond_j2(*(radius * q).T), axis=-1)
+        return np.mean(np.sum(b1 * b2, axis=1)) / np.sqrt(np.mean(np.sum(b1 * b1, axis=1)) * np.mean(np.sum(b2 * b2, axis=1)))
+
+    radius = frames.WGS84_A + 1000e3
+    theta = motion.GRAVITY_RESIDUAL_CORRELATION_RAD
+    assert 0.3 < correlation(theta, radius) < 0.45  # e^-1 = 0.37
+    assert correlation(theta / 2.0, radius) > 0.75
+    for height in (0.0, 1000e3, 6500e3):
+        b = np.stack(gravity_beyond_j2(*((frames.WGS84_A + height) * p).T), axis=-1)
+        x = np.zeros((1, 9))
+        x[0, 0] = frames.WGS84_A + height
+        spread = np.sqrt(motion.residual_variance(x, motion.BALLISTIC)[0])
+        assert np.sqrt(np.mean(b * b)) == pytest.approx(spread, rel=0.1)
+
+
+def test_the_gravity_residual_keeps_its_spread_as_the_missile_climbs_and_falls():
+    """The ballistic model's ``a`` has the field's spread at the state's height
+    (residual_variance) all along a path: from 1,000 km up to 4,800 km and back down to
+    2,000 km, the spread of an ``a`` known at the start falls and rises with the field's (to a
+    fifth, and back up by 3.5), to 1%. Its rates: none forgotten on a vertical climb,
+    shrinking at falloff / 2 x dr/dt / r, growing as it falls."""
+    r0 = frames.geodetic_to_ecef(np.radians(39.0), np.radians(126.0), 1000e3)
+    up = r0 / np.linalg.norm(r0)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    x = np.concatenate([r0, 5000.0 * up, np.zeros(3)])[None]
+    forget, shrink = motion.residual_rates(x, motion.BALLISTIC)
+    assert forget[0] == pytest.approx(0.0, abs=1e-12)
+    assert shrink[0] == pytest.approx(4.0 * 5000.0 / np.linalg.norm(r0), rel=1e-9)
+    assert motion.residual_rates(x * np.array([1.0] * 3 + [-1.0] * 3 + [1.0] * 3), motion.BALLISTIC)[1][0] == -shrink[0]
+    x[0, 3:6] = 6200.0 * (0.9 * up + np.sqrt(1.0 - 0.81) * east)
+    P = np.zeros((1, 9, 9))
+    P[0, 6:9, 6:9] = motion.ballistic_accel_prior(x)[0]
+    spreads, heights = [], []
+    while True:
+        x, P = motion.predict(x, P, 60.0, motion.BALLISTIC)
+        heights.append(float(fast_altitude(x[:, :3])[0]))
+        spreads.append(np.sqrt(np.trace(P[0, 6:9, 6:9]) / 3.0) / np.sqrt(motion.residual_variance(x, motion.BALLISTIC)[0]))
+        if x[0, 3:6] @ x[0, :3] < 0.0 and heights[-1] < 2000e3:
+            break
+    assert max(heights) > 4500e3
+    np.testing.assert_allclose(spreads, 1.0, atol=0.01)
 
 
 def _reentry_state(altitude_m: float, extra_drag: float, sideways_mps2: float, speed_mps: float = 3000.0,
@@ -237,11 +298,13 @@ def test_a_track_flown_over_an_hour_near_apogee_is_as_sure_as_the_gravity_it_lea
     apogee. An EKF on the ballistic model tracks it for 100 s after burnout (position plots of
     50 m a second, 20 seeds), then flies on to where the radars find it again, 4,160 s: its
     position and velocity NEES there are inside the chi-square band of 20 runs (3 dof,
-    2.0-4.2; they are 3.4 and 3.3). With the surface's process noise held all the way up (the
-    gravity beyond J2, and a vacuum drag error of 1e-3 m/s^2 where there is no air) they were
-    2.0 and 1.7: the track was less sure of itself than the missile's own motion warrants."""
+    2.0-4.2), and after 150 s of plots again inside it as far as the gravity along this path
+    allows. With the surface's process noise held all the way up (the gravity beyond J2, and a
+    vacuum drag error of 1e-3 m/s^2 where there is no air) they were 2.0 and 1.7 at 4,160 s:
+    the track was less sure of itself than the missile's own motion warrants."""
     from scipy.stats import chi2
 
+    from warnlink.physics.gravity import gravity_beyond_j2
     from warnlink.scenario.loader import PACKAGED, load_scenario
     from warnlink.scenario.world import build_world
 
@@ -263,10 +326,29 @@ def test_a_track_flown_over_an_hour_near_apogee_is_as_sure_as_the_gravity_it_lea
         x, P = _position_update(x, P, r[i] + rng.normal(0.0, 50.0, (seeds, 3)), R)
     x, P = motion.predict(x, P, t_found - t[-1], motion.BALLISTIC)
     lo, hi = chi2.ppf(0.025, 3 * seeds) / seeds, chi2.ppf(0.975, 3 * seeds) / seeds
-    for sl, truth_value in ((slice(0, 3), r_found), (slice(3, 6), v_found)):
-        err = x[:, sl] - truth_value
-        nees = np.mean(np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0]))
-        assert lo < nees < hi, (sl, nees, lo, hi)
+
+    def assert_consistent(x, P, r_true, v_true, low, high):
+        for sl, truth_value in ((slice(0, 3), r_true), (slice(3, 6), v_true)):
+            err = x[:, sl] - truth_value
+            nees = np.mean(np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0]))
+            assert low < nees < high, (sl, nees, low, high)
+
+    assert_consistent(x, P, r_found, v_found, lo, hi)
+    # Found again, its plots pin where the missile is, and with the hour behind it the track's
+    # velocity to some 0.03 m/s: now the gravity it left out shows. Along this path that
+    # gravity is weaker than the Earth-wide spread the model gives it, a fraction f^2 = 0.4 of
+    # its variance: the NEES a calibrated model gives is then f^2 of the band. With that
+    # gravity forgotten every 300 s instead (a random walk of a force that was in truth
+    # nearly constant) the velocity NEES rose to 50-90 over these 150 s.
+    for t_plot in np.arange(t_found + 1.0, t_found + 151.0):
+        x, P = motion.predict(x, P, 1.0, motion.BALLISTIC)
+        r_plot, v_plot = (s[0] for s in truth.state(np.array([t_plot])))
+        x, P = _position_update(x, P, r_plot + rng.normal(0.0, 50.0, (seeds, 3)), R)
+    r_path, v_path = truth.state(np.arange(t[-1], t_plot, 10.0))
+    field = np.stack(gravity_beyond_j2(*r_path.T), axis=-1)
+    f2 = np.mean(field**2) / np.mean(motion.residual_variance(np.concatenate([r_path, v_path], axis=1), motion.BALLISTIC))
+    assert 0.3 < f2 < 0.5
+    assert_consistent(x, P, r_plot, v_plot, f2 * lo, hi)
 
 
 @pytest.mark.parametrize("launch, first_s, last_s", [("M3", 5.0, 41.0), ("M1", 47.0, 91.0)])

@@ -113,11 +113,13 @@ class MotionModel:
     accel_time_constant_s: float  # inf: random walk; small: a is forced to 0
     jerk_psd: float  # (m/s^3)^2 / Hz driving a
     velocity_psd: float  # (m/s^2)^2 / Hz white acceleration on v (unmodelled forces)
-    # A slowly varying force in ``a`` (the gravity beyond J2): a Gauss-Markov process of the
-    # model's time constant and this variance per axis at the Earth's radius, times
-    # (WGS84_A / r)^residual_falloff; driven by white jerk 2 variance / time constant.
+    # A slowly varying force in ``a`` (the gravity beyond J2), a field fixed to the Earth: of
+    # this variance per axis at the Earth's radius, times (WGS84_A / r)^residual_falloff, and
+    # forgotten as the state moves across the Earth by residual_correlation_rad
+    # (residual_rates); driven by white jerk 2 variance x that rate.
     residual_accel_variance: float = 0.0  # (m/s^2)^2
     residual_falloff: float = 0.0
+    residual_correlation_rad: float = np.inf
     exhaust_velocity_mps: float = np.inf  # a grows as |a| a / this (a burning motor); inf: no growth
     drag_error_in_a: bool = False  # in the air, a is the drag error (see the module docstring)
     thrust_jerk: bool = False  # white jerk beyond jerk_psd from the thrust's turn and growth (thrust_jerk_psd)
@@ -136,26 +138,29 @@ class MotionModel:
 # per axis (J3, J4, C22, S22: warnlink.physics.gravity, which the truth flies). A degree-n
 # term falls as (R / r)^(n + 2), so the slowest of them (degree 2, the tesseral C22 and S22,
 # as large as J3) as (R / r)^4, its variance as (R / r)^8: at 1,000 km 0.3 of the surface's,
-# at a lofted ICBM's apogee (6,500 km) 0.004. Along a path at 3-7 km/s it changes over
-# thousands of kilometres: a force nearly constant over GRAVITY_RESIDUAL_CORRELATION_S.
-# So it is a Gauss-Markov part of ``a`` on every axis, not white noise on the velocity.
-# White noise q stands for it over one track memory T only (q = 3 b^2 T / 4 grows the same
-# position error over T): 3e-6 (m/s^2)^2/Hz was sized for T ~ 300 s, what the demo's lofted
-# ICBM, found again after an hour's coast, needs. Nine radars near the path shorten the
-# memory to tens of seconds, and the same q then held the track wider than its errors: the
-# gap scenario's control (warnlink evaluate scenarios/hard-gap-control.toml, every radar
-# up), velocity NEES 1.0-1.6 below 140 km and position NEES 2.0-2.25 below 83 km, where 3 is
-# right. Over a coast much longer than its time constant the Gauss-Markov part acts as white
-# noise of 2 b^2 tau on the velocity, the same as the q it replaces; over a short memory it
-# adds far less. The ballistic model's time constant is that of this residual: where the
-# drag error is felt it decays much faster (effective_decay). No white jerk floor is
-# needed: the residual's spread, 4e-6 m/s^2 even at a lofted ICBM's apogee, keeps the
-# covariance invertible where there is no drag.
+# at a lofted ICBM's apogee (6,500 km) 0.004. It is a field fixed to the Earth, so a missile
+# feels it change as it moves across the Earth: at one radius the field is correlated to 0.37
+# (1/e) between points 0.47 rad apart, to 0.71 at 0.3 rad (tests/test_motion_models.py), and
+# GRAVITY_RESIDUAL_CORRELATION_RAD gives the Gauss-Markov process the same integral of its
+# correlation over angle. Along the path its decay rate is the state's angular rate about
+# the Earth's centre over that angle (residual_rates), and it shrinks as (R / r)^4 as the
+# missile climbs, grows so as it falls. An IRBM at 0.6 mrad/s forgets it over some 12
+# minutes; the demo's lofted ICBM, nearly still across the Earth for an hour near apogee,
+# hardly at all (the truth's field along its path: 0.97 correlated over 40 minutes). With
+# one time constant of 300 s instead, that ICBM's estimate an hour on was given a random
+# walk's spread of a force that was in truth constant; found again, fused with the new track
+# (whose position pins the old estimate's velocity), its midcourse velocity NEES was 4.05
+# (warnlink evaluate, seeds 1-50; 3 is right), 7-8.6 in the last 150 s before re-entry.
+# Not white noise on the velocity: that stands for the force over one track memory only, and
+# held tracks under nine radars wider than their errors (the gap scenario's control).
+# Where the drag error is felt ``a`` decays much faster (effective_decay). No white jerk
+# floor is needed: the residual's spread, 4e-6 m/s^2 even at a lofted ICBM's apogee, keeps
+# the covariance invertible where there is no drag.
 GRAVITY_RESIDUAL_MPS2 = 7e-5  # per axis, at the Earth's radius
-GRAVITY_RESIDUAL_CORRELATION_S = 300.0
-BALLISTIC = MotionModel("ballistic", accel_time_constant_s=GRAVITY_RESIDUAL_CORRELATION_S, jerk_psd=0.0,
-                        velocity_psd=0.0, residual_accel_variance=GRAVITY_RESIDUAL_MPS2**2, residual_falloff=8.0,
-                        drag_error_in_a=True)
+GRAVITY_RESIDUAL_CORRELATION_RAD = 0.45
+BALLISTIC = MotionModel("ballistic", accel_time_constant_s=np.inf, jerk_psd=0.0, velocity_psd=0.0,
+                        residual_accel_variance=GRAVITY_RESIDUAL_MPS2**2, residual_falloff=8.0,
+                        residual_correlation_rad=GRAVITY_RESIDUAL_CORRELATION_RAD, drag_error_in_a=True)
 # A motor at constant mass flow m' and exhaust velocity c pushes a = c m' / m, so
 # da/dt = a^2 / c: a single-stage SRBM's thrust acceleration doubles or triples over its
 # burn (jerk up to 6 m/s^3 at burnout), which a random walk can follow only by lagging
@@ -388,14 +393,32 @@ def residual_variance(x: np.ndarray, models: list[MotionModel] | MotionModel) ->
             * (WGS84_A / radius) ** np.array([m.residual_falloff for m in models]))
 
 
+def residual_rates(x: np.ndarray, models: list[MotionModel] | MotionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Rates (n,), 1/s, at states x (n, >= 6) of each model's slowly varying force in ``a``
+    (see MotionModel): how fast it is forgotten (the state's angular rate about the Earth's
+    centre over residual_correlation_rad; 0 without one), and how fast it shrinks as the state
+    climbs (residual_falloff / 2 x dr/dt / r: negative, a growth, while it falls)."""
+    n = x.shape[0]
+    if isinstance(models, MotionModel):
+        models = [models] * n
+    angle = np.array([m.residual_correlation_rad for m in models])
+    falloff = np.array([m.residual_falloff for m in models])
+    r, v = x[:, :3], x[:, 3:6]
+    r2 = np.sum(r * r, axis=1)
+    forget = np.linalg.norm(np.cross(r, v), axis=1) / r2 / angle
+    shrink = np.where(r2 > WGS84_A**2, 0.5 * falloff * np.sum(r * v, axis=1) / r2, 0.0)
+    return forget, shrink
+
+
 def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
                     nominal: np.ndarray | None = None) -> np.ndarray:
-    """Decay rate (n,), 1/s, of ``a`` at states x (n, 9): the model's (:func:`rates`), and, for
-    models whose ``a`` carries the drag error, faster where that error is felt.
+    """Decay rate (n,), 1/s, of ``a`` at states x (n, 9): the model's (:func:`rates`) plus its
+    slowly varying force's (:func:`residual_rates`: forgotten, and shrinking as the state
+    climbs), and, for models whose ``a`` carries the drag error, faster where that error is felt.
 
     There ``a`` holds two forces: the drag error, forgotten within DRAG_ERROR_CORRELATION_S
     as the air thins above it and with no part across the velocity, and the slowly varying
-    residual of the model's time constant (minutes). One state decays at one rate, so it
+    residual (minutes or more). One state decays at one rate, so it
     takes the drag error's, weighted by that error's share of the variance (a spread
     INV_BETA_RELATIVE_SIGMA of the nominal drag, against :func:`residual_variance`): within
     seconds below some 105 km at 3 km/s and 115 km at 7 km/s, over minutes far above. In
@@ -411,6 +434,8 @@ def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
     if isinstance(models, MotionModel):
         models = [models] * n
     decay, _ = rates(models, n)
+    forget, shrink = residual_rates(x, models)
+    decay = decay + forget + shrink
     flagged = drag_flags(models, n)
     if not flagged.any():
         return decay
@@ -420,7 +445,6 @@ def effective_decay(x: np.ndarray, models: list[MotionModel] | MotionModel,
         return decay
     spread2 = (INV_BETA_RELATIVE_SIGMA * nominal[felt]) ** 2
     share = spread2 / (spread2 + residual_variance(x, models)[felt])
-    decay = decay.copy()
     decay[felt] += share / DRAG_ERROR_CORRELATION_S
     return decay
 
@@ -433,7 +457,8 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     [dt^5/20, dt^4/8, dt^3/6; dt^4/8, dt^3/3, dt^2/2; dt^3/6, dt^2/2, dt];
     white acceleration on v adds [dt^3/3, dt^2/2; dt^2/2, dt]. A slowly varying force in
     ``a`` (:func:`residual_variance`) is a Gauss-Markov process: white jerk of twice its
-    variance times the decay rate. The drag the nominal
+    variance times the rate it is forgotten (:func:`residual_rates`; its shrinking and growing
+    with height scale it, adding nothing). The drag the nominal
     ballistic coefficient predicts is uncertain by INV_BETA_RELATIVE_SIGMA: in thin air that
     drives the ballistic model's ``a`` along the velocity, and always the other models'
     velocity. In the air the ballistic model's ``a`` is the drag error itself, a constant
@@ -444,8 +469,8 @@ def process_noise(x: np.ndarray, dt: float, models: list[MotionModel] | MotionMo
     n = x.shape[0]
     if isinstance(models, MotionModel):
         models = [models] * n
-    own_decay, _ = rates(models, n)
-    jerk = np.array([m.jerk_psd for m in models]) + 2.0 * residual_variance(x, models) * own_decay
+    forget, _ = residual_rates(x, models)
+    jerk = np.array([m.jerk_psd for m in models]) + 2.0 * residual_variance(x, models) * forget
     vel = np.array([m.velocity_psd for m in models])
     drag = nominal_drag(x) if nominal is None else nominal
     if decay is None:
