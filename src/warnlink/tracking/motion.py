@@ -140,9 +140,9 @@ class MotionModel:
 # as large as J3) as (R / r)^4, its variance as (R / r)^8: at 1,000 km 0.3 of the surface's,
 # at a lofted ICBM's apogee (6,500 km) 0.004. It is a field fixed to the Earth, so a missile
 # feels it change as it moves across the Earth: at one radius the field is correlated to 0.37
-# (1/e) between points 0.47 rad apart, to 0.71 at 0.3 rad (tests/test_motion_models.py), and
-# GRAVITY_RESIDUAL_CORRELATION_RAD gives the Gauss-Markov process the same integral of its
-# correlation over angle. Along the path its decay rate is the state's angular rate about
+# (1/e) between points 0.47 rad apart, 0.41 at 0.45 rad and 0.71 at 0.3 rad
+# (tests/test_motion_models.py), and GRAVITY_RESIDUAL_CORRELATION_RAD is about that 1/e angle,
+# a Gauss-Markov process's own. Along the path its decay rate is the state's angular rate about
 # the Earth's centre over that angle (residual_rates), and it shrinks as (R / r)^4 as the
 # missile climbs, grows so as it falls. An IRBM at 0.6 mrad/s forgets it over some 12
 # minutes; the demo's lofted ICBM, nearly still across the Earth for an hour near apogee,
@@ -150,7 +150,7 @@ class MotionModel:
 # one time constant of 300 s instead, that ICBM's estimate an hour on was given a random
 # walk's spread of a force that was in truth constant; found again, fused with the new track
 # (whose position pins the old estimate's velocity), its midcourse velocity NEES was 4.05
-# (warnlink evaluate, seeds 1-50; 3 is right), 7-8.6 in the last 150 s before re-entry.
+# (warnlink evaluate, seeds 1-50; 3 is right), 4.4-7.4 in its last 200 s of midcourse (seeds 1-5).
 # Not white noise on the velocity: that stands for the force over one track memory only, and
 # held tracks under nine radars wider than their errors (the gap scenario's control).
 # Where the drag error is felt ``a`` decays much faster (effective_decay). No white jerk
