@@ -20,22 +20,28 @@ def _boosting_state(thrust_mps2: float) -> np.ndarray:
 
 
 def test_boost_thrust_grows_by_the_rocket_equation_and_stays_bounded():
-    """da/dt = |a| a (1 - |a| / limit) / c: a burning motor's thrust acceleration grows as its mass
-    goes, along itself; held for ten minutes (every radar blind) it stays below the limit."""
-    x = _boosting_state(80.0)
+    """da/dt = |a| a / c, capped: a burning motor's thrust acceleration grows as its mass goes,
+    along itself, as the rocket law says to within 2% at the 40-150 m/s^2 of real burns (the
+    logistic cap, 1 - |a| / limit, fell 28% short of it at a stage's 110 m/s^2 burnout); held
+    for ten minutes (every radar blind) it stays below the limit."""
+    c = motion.BOOST_EXHAUST_VELOCITY_MPS
     decay, growth = motion.rates(motion.BOOST, 1)
-    da = motion._derivative(x, decay, growth)[0, 6:9]
-    a = x[0, 6:9]
-    expected = 80.0 * (1.0 - 80.0 / motion.THRUST_ACCEL_LIMIT) / motion.BOOST_EXHAUST_VELOCITY_MPS * a
-    np.testing.assert_allclose(da, expected, rtol=1e-12)
+    for thrust in (40.0, 80.0, 110.0, 150.0):
+        x = _boosting_state(thrust)
+        da = motion._derivative(x, decay, growth)[0, 6:9]
+        a = x[0, 6:9]
+        rocket = thrust / c * a
+        assert np.allclose(np.cross(da, a), 0.0, atol=1e-9 * thrust**2)  # along itself
+        assert np.linalg.norm(da) / np.linalg.norm(rocket) == pytest.approx(1.0, abs=0.02)
+        assert np.linalg.norm(da) < np.linalg.norm(rocket)
     # Over 10 s the thrust of an 80 m/s^2 motor grows by about 30%, as the scalar law says.
+    x = _boosting_state(80.0)
     x10 = x
     for _ in range(10):
         x10 = motion.propagate_mean(x10, 1.0, decay, growth)
-    law = solve_ivp(lambda t, a: a * a * (1.0 - a / motion.THRUST_ACCEL_LIMIT) / motion.BOOST_EXHAUST_VELOCITY_MPS,
-                    (0.0, 10.0), [80.0], rtol=1e-10).y[0, -1]
+    law = solve_ivp(lambda t, a: a * a / c, (0.0, 10.0), [80.0], rtol=1e-10).y[0, -1]
     assert law / 80.0 > 1.25
-    assert np.linalg.norm(x10[0, 6:9]) == pytest.approx(law, rel=1e-6)
+    assert np.linalg.norm(x10[0, 6:9]) == pytest.approx(law, rel=2e-3)
     P = np.eye(9)[None] * 100.0
     x_long, P_long = motion.predict(x, P, 600.0, motion.BOOST)
     assert np.all(np.isfinite(x_long)) and np.all(np.isfinite(P_long))
@@ -394,7 +400,7 @@ def test_a_filter_on_the_boost_model_is_as_sure_as_the_burn_warrants(launch, fir
 
 def test_a_thrust_above_the_cap_is_held_not_blown_up():
     """Only an update can put ``a`` above THRUST_ACCEL_LIMIT (a track with a wide thrust
-    covariance taking one plot). There the logistic law's decay is cubic and stiff: predicted in
+    covariance taking one plot). There a capped law's decay is stiff: predicted in
     1 s steps, a thrust of 2,600 m/s^2 went to 1e14 m/s^2 within seconds, and the track to NaN.
     It is held instead, and the state stays finite."""
     x = _boosting_state(2600.0)
