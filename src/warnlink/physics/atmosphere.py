@@ -100,3 +100,19 @@ def density_fast(altitude_m) -> np.ndarray:
     z = np.asarray(altitude_m, float)
     rho = np.exp(np.interp(z, _TABLE_ALT, _TABLE_LOG_RHO_ARRAY))
     return np.where(z > _TABLE_ALT[-1], 0.0, rho)
+
+
+def log_density_slope(altitude_m) -> np.ndarray:
+    """d ln(density) / d altitude (1/m) of :func:`density_fast` at these altitudes: its table
+    cell's slope, the one the truth's integrator flies (:func:`density_scalar` interpolates
+    the same table); 0 below the ground and above 1,000 km, where the density is held.
+
+    A central difference over one cell's width (as the filters took it before) blends the
+    two cells about the altitude: at a layer's edge (11 km, 20 km, 32 km...) their slopes
+    differ, by 20% at the tropopause.
+    """
+    z = np.asarray(altitude_m, float)
+    cell = np.clip(np.floor(z / _TABLE_STEP_M).astype(int), 0, len(_TABLE_ALT) - 2)
+    slope = (_TABLE_LOG_RHO_ARRAY[cell + 1] - _TABLE_LOG_RHO_ARRAY[cell]) / _TABLE_STEP_M
+    return np.where((z >= 0.0) & (z < _TABLE_ALT[-1]), slope, 0.0)
+

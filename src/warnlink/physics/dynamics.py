@@ -41,6 +41,23 @@ def fast_altitude(r: np.ndarray) -> np.ndarray:
     return np.sqrt(rn2) - surface
 
 
+def fast_altitude_gradient(r: np.ndarray) -> np.ndarray:
+    """Gradient (..., 3) of :func:`fast_altitude` at positions r (..., 3): the direction in which
+    the air thins. Not the geocentric radius: at mid-latitudes the ellipsoid's radius under a
+    missile changes as it moves north or south, by some 20 km between equator and pole, so a
+    missile flying level at 2 km/s on a bearing of 100 degrees at 39 degrees north sinks 1 m/s
+    through the air while its geocentric radius holds still."""
+    r = np.asarray(r, float)
+    rho2 = r[..., 0] ** 2 + r[..., 1] ** 2
+    z2 = r[..., 2] ** 2
+    rn2 = rho2 + z2
+    q = rho2 / _A2 + z2 / _B2
+    surface = np.sqrt(rn2 / q)
+    weights = np.array([1.0 / _A2, 1.0 / _A2, 1.0 / _B2])
+    grad_surface = (r / q[..., None] - (rn2 / q**2)[..., None] * r * weights) / surface[..., None]
+    return r / np.sqrt(rn2)[..., None] - grad_surface
+
+
 def frame_acceleration(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Coriolis plus centrifugal acceleration of the rotating frame."""
     r = np.asarray(r, float)
