@@ -61,7 +61,10 @@ def test_the_bound_holds_over_a_lofted_icbms_whole_flight():
     411.9 m and 0.294 m/s since the truth flies the gravity beyond J2 and the ballistic model's
     noise is sized for it; 412.6 m and 0.295 m/s since that noise is a slowly varying force
     in ``a``, not white noise on the velocity; 411.5 m and 0.294 m/s since that force is
-    forgotten as the missile crosses the Earth, not every 300 s)."""
+    forgotten as the missile crosses the Earth, not every 300 s; 409.5 m and 0.293 m/s since
+    the boost's growth law is capped at (|a| / 400)^4, not logistically: the bound's boost
+    takes the trackers' own thrust-jerk noise, which the cap's departure from the rocket law
+    sized)."""
     import numpy as np
 
     from warnlink.evaluation.harness import pcrlb
@@ -72,7 +75,7 @@ def test_the_bound_holds_over_a_lofted_icbms_whole_flight():
     scenario = load_scenario(PACKAGED / "demo.toml")
     config = scenario.config
     sensors = {s.id: s for s in config.sensors}
-    for seed, median in ((5, None), (1, (411.53, 0.2941))):
+    for seed, median in ((5, None), (1, (409.50, 0.2928))):
         world = build_world(scenario, seed)
         run = simulate_sensors(config.sensors, world.trajectories, float(config.scenario.duration_s),
                                scenario.epoch_ns, seed)
