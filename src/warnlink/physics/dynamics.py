@@ -33,12 +33,18 @@ def fast_altitude(r: np.ndarray) -> np.ndarray:
     than a full geodetic conversion inside the equations of motion.
     """
     r = np.asarray(r, float)
+    rn2, _, surface = _surface_along(r)
+    return np.sqrt(rn2) - surface
+
+
+def _surface_along(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|r|^2, q = (x^2 + y^2) / a^2 + z^2 / b^2 and the ellipsoid's radius along r, sqrt(|r|^2 / q)
+    (1 / R^2 = cos^2 / a^2 + sin^2 / b^2), for positions r (..., 3)."""
     rho2 = r[..., 0] ** 2 + r[..., 1] ** 2
     z2 = r[..., 2] ** 2
     rn2 = rho2 + z2
-    # Ellipsoid radius along the direction of r: 1 / R^2 = cos^2/a^2 + sin^2/b^2.
-    surface = np.sqrt(rn2 / (rho2 / _A2 + z2 / _B2))
-    return np.sqrt(rn2) - surface
+    q = rho2 / _A2 + z2 / _B2
+    return rn2, q, np.sqrt(rn2 / q)
 
 
 def fast_altitude_gradient(r: np.ndarray) -> np.ndarray:
@@ -48,11 +54,7 @@ def fast_altitude_gradient(r: np.ndarray) -> np.ndarray:
     missile flying level at 2 km/s on a bearing of 100 degrees at 39 degrees north sinks 1 m/s
     through the air while its geocentric radius holds still."""
     r = np.asarray(r, float)
-    rho2 = r[..., 0] ** 2 + r[..., 1] ** 2
-    z2 = r[..., 2] ** 2
-    rn2 = rho2 + z2
-    q = rho2 / _A2 + z2 / _B2
-    surface = np.sqrt(rn2 / q)
+    rn2, q, surface = _surface_along(r)
     weights = np.array([1.0 / _A2, 1.0 / _A2, 1.0 / _B2])
     grad_surface = (r / q[..., None] - (rn2 / q**2)[..., None] * r * weights) / surface[..., None]
     return r / np.sqrt(rn2)[..., None] - grad_surface
