@@ -3,10 +3,11 @@ estimate and NEES about each of them, over every radar's plots of one launch (th
 pick them: no clutter, no other launch, no fusion, no network), on many seeds.
 
     PYTHONPATH=src python benchmarks/imm_staging.py [--scenario src/warnlink/scenarios/demo.toml]
-        [--launch M1] [--seeds 50] [--first-seed 1] [--workers 2] [--table] [--json]
+        [--launch M1] [--nation ROK] [--seeds 50] [--first-seed 1] [--workers 2] [--table] [--json]
 
 The demo's NEES misses its band most in the boost; this says how much of that is the tracker's
-own (the nodes add the fusion of the nations' tracks). Printed: over the launch's boost, the
+own (the nodes add the fusion of the nations' tracks); with --nation, one nation's radars alone,
+as its own tracker sees the launch. Printed: over the launch's boost, the
 share of seconds whose position NEES, averaged over the runs, is under and over its two-sided
 95% band for that many runs (3 dof); for each stage, the mean position and velocity NEES over
 the last 20 s of its burn; for the 10 s after each staging and after burnout, the highest
@@ -19,6 +20,7 @@ share of the 30 s after burnout under and over the band. With --table, one line 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -56,12 +58,20 @@ def _launch_plots(scenario, world, launch_id: str, seed: int, end_s: float):
     return sorted(out, key=lambda r: r.time_ns)
 
 
+def _one_nation(scenario, nation: str):
+    """The scenario with only this nation's sensors."""
+    sensors = [c for c in scenario.config.sensors if c.nation == nation]
+    return dataclasses.replace(scenario, config=msgspec.structs.replace(scenario.config, sensors=sensors))
+
+
 def one_seed(args) -> dict[int, tuple]:
     """Per whole second of scenario time: (position NEES, velocity NEES, model probabilities,
     |a| of the estimate) of the confirmed track nearest the truth, predicted there without
     touching the tracker."""
-    scenario_path, launch_id, seed, end_s = args
+    scenario_path, launch_id, nation, seed, end_s = args
     scenario = load_scenario(Path(scenario_path))
+    if nation is not None:
+        scenario = _one_nation(scenario, nation)
     world = build_world(scenario, seed)
     trajectory = world.flights[launch_id].trajectory
     tracker = LocalTracker("ALL", scenario.epoch_ns)
@@ -142,6 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(DEMO))
     ap.add_argument("--launch", default="M1")
+    ap.add_argument("--nation", default=None, help="only this nation's sensors (default: every nation's)")
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
@@ -152,12 +163,15 @@ def main() -> None:
     launch = next((c for c in scenario.config.launches if c.id == a.launch), None)
     if launch is None:
         ap.error(f"no launch {a.launch!r} in {a.scenario}: it has {[c.id for c in scenario.config.launches]}")
+    nations = sorted({c.nation for c in scenario.config.sensors})
+    if a.nation is not None and a.nation not in nations:
+        ap.error(f"no sensors of nation {a.nation!r} in {a.scenario}: it has {nations}")
     boost = build_world(scenario, a.first_seed).flights[a.launch].boost
     end_s = launch.time_s + boost.burn_time_s + POST_BURNOUT_S + 1
     seeds = range(a.first_seed, a.first_seed + a.seeds)
     per_second: dict[int, list] = {}
     with ProcessPoolExecutor(max_workers=a.workers) as pool:
-        for samples in pool.map(one_seed, [(a.scenario, a.launch, s, end_s) for s in seeds]):
+        for samples in pool.map(one_seed, [(a.scenario, a.launch, a.nation, s, end_s) for s in seeds]):
             for t, v in samples.items():
                 per_second.setdefault(t, []).append(v)
     result = summarise(per_second, launch.time_s, boost, min_runs=max(2, int(0.8 * a.seeds)))
@@ -168,7 +182,7 @@ def main() -> None:
             print(f"{t:5d} s  runs {r['runs']:3d}  NEES {r['nees']:5.2f}  velocity {r['nees_v']:6.2f}  "
                   f"ballistic {mu[0]:.3f} boost {mu[1]:.3f} staging {mu[2]:.3f}  "
                   f"|a| {r['accel']:6.1f} (truth {r['true_accel']:6.1f}) m/s^2  {r['side']}")
-    result.update(launch=a.launch, seeds=[seeds.start, seeds.stop - 1])
+    result.update(launch=a.launch, nation=a.nation or "all", seeds=[seeds.start, seeds.stop - 1])
     print(json.dumps(result, indent=None if a.json else 2))
 
 

@@ -12,13 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "imm_staging.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+
+
 @pytest.mark.slow
 def test_imm_staging_reports_each_stage_and_burnout():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "imm_staging.py"), "--launch", "M1",
-                          "--seeds", "2", "--workers", "1", "--json"], capture_output=True, text=True, timeout=300,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    out = _run("--launch", "M1", "--seeds", "2", "--workers", "1", "--json", timeout=300)
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
+    assert figures["launch"] == "M1" and figures["nation"] == "all" and figures["seeds"] == [1, 2]
     # The demo's M1 burns three stages of 45.7 s from t = 60 s; its radars pick it up within 30 s.
     assert [s["burn_s"] for s in figures["stages"]] == [[60.0, 105.7], [105.7, 151.3], [151.3, 197.0]]
     assert [t["kind"] for t in figures["transitions"]] == ["staging", "staging", "burnout"]
@@ -36,8 +40,12 @@ def test_imm_staging_reports_each_stage_and_burnout():
 
 
 def test_bad_launch_is_named():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "imm_staging.py"), "--launch", "M9",
-                          "--seeds", "1"], capture_output=True, text=True, timeout=120,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    out = _run("--launch", "M9", "--seeds", "1")
     assert out.returncode == 2
     assert "no launch 'M9'" in out.stderr and "M1" in out.stderr
+
+
+def test_bad_nation_is_named():
+    out = _run("--nation", "XX", "--seeds", "1")
+    assert out.returncode == 2
+    assert "no sensors of nation 'XX'" in out.stderr and "JPN" in out.stderr
