@@ -3,7 +3,8 @@ estimate and NEES about each of them, over every radar's plots of one launch (th
 pick them: no clutter, no other launch, no fusion, no network), on many seeds.
 
     PYTHONPATH=src python benchmarks/imm_staging.py [--scenario src/warnlink/scenarios/demo.toml]
-        [--launch M1] [--nation ROK] [--seeds 50] [--first-seed 1] [--workers 2] [--table] [--json]
+        [--launch M1] [--nation ROK] [--seeds 50] [--first-seed 1] [--workers 2] [--duration-s 800]
+        [--table] [--json]
 
 The demo's NEES misses its band most in the boost; this says how much of that is the tracker's
 own (the nodes add the fusion of the nations' tracks); with --nation, one nation's radars alone,
@@ -156,6 +157,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--duration-s", type=float, default=None,
+                    help="how long the sensors run (default: to 30 s after burnout); a radar draws a flight's "
+                         "noise for the scans inside the run, so runs of one length see the same noise")
     ap.add_argument("--table", action="store_true", help="one line per second of the boost and after")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -168,6 +172,11 @@ def main() -> None:
         ap.error(f"no sensors of nation {a.nation!r} in {a.scenario}: it has {nations}")
     boost = build_world(scenario, a.first_seed).flights[a.launch].boost
     end_s = launch.time_s + boost.burn_time_s + POST_BURNOUT_S + 1
+    if a.duration_s is not None:
+        if not a.duration_s > end_s:
+            ap.error(f"--duration-s {a.duration_s:g} ends before {a.launch}'s burnout and the {POST_BURNOUT_S} s "
+                     f"after it ({end_s:g} s)")
+        end_s = a.duration_s
     seeds = range(a.first_seed, a.first_seed + a.seeds)
     per_second: dict[int, list] = {}
     with ProcessPoolExecutor(max_workers=a.workers) as pool:

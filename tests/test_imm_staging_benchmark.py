@@ -49,3 +49,9 @@ def test_bad_nation_is_named():
     out = _run("--nation", "XX", "--seeds", "1")
     assert out.returncode == 2
     assert "no sensors of nation 'XX'" in out.stderr and "JPN" in out.stderr
+
+
+def test_too_short_a_run_is_named():
+    out = _run("--launch", "M1", "--duration-s", "100", "--seeds", "1")
+    assert out.returncode == 2
+    assert "--duration-s 100 ends before M1's burnout" in out.stderr
