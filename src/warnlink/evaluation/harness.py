@@ -229,7 +229,7 @@ TARGETS = {  # issue targets: (key, lowest, highest)
 }
 
 
-def _step_side(values) -> tuple[float, str | None]:
+def step_side(values) -> tuple[float, str | None]:
     """One step's run-averaged NEES and where it lies against its two-sided 95% band (3 dof,
     as many runs as values): "below", None (inside) or "above"."""
     k, m = len(values), float(np.mean(values))
@@ -243,7 +243,7 @@ def _nees_band(nees_by_step: dict) -> dict:
     overconfident one: a missed target says which by these two."""
     if not nees_by_step:
         return {"mean": None, "in_band": None, "below": None, "above": None}
-    means, sides = zip(*(_step_side(v) for v in nees_by_step.values()))
+    means, sides = zip(*(step_side(v) for v in nees_by_step.values()))
     return {"mean": _r(np.mean(means)), "in_band": _r(np.mean([s is None for s in sides])),
             "below": _r(np.mean([s == "below" for s in sides])), "above": _r(np.mean([s == "above" for s in sides]))}
 
@@ -259,7 +259,7 @@ def nees_out_of_band_spans(nees_by_step: dict) -> list[dict]:
     """
     spans, current = [], None
     for key in sorted(nees_by_step, key=lambda k: k[1]):
-        m, side = _step_side(nees_by_step[key])
+        m, side = step_side(nees_by_step[key])
         if side is None:
             current = None
             continue
