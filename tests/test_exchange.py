@@ -13,7 +13,7 @@ import pytest
 
 from warnlink.exchange.audit import AuditLog, verify_audit
 from warnlink.exchange.envelope import Envelope, Rejected, Sealer, Verifier, seal, signed_bytes
-from warnlink.exchange.server import NatsServer
+from warnlink.exchange.server import PORT_ATTEMPTS, NatsServer, NatsServerError, free_ports
 from warnlink.exchange.signing import KeyRing, NodeKey
 from warnlink.exchange.transport import MemoryBus, MemoryTransport, NatsTransport, subject_for
 from warnlink.messages import TrackReport, pack_covariance
@@ -255,6 +255,56 @@ def test_server_is_stopped_on_error(tmp_path):
             assert server.running
             raise RuntimeError("boom")
     assert proc.poll() is not None and not server.running
+
+
+def test_free_ports_are_distinct():
+    ports = free_ports(64)
+    assert len(set(ports)) == 64 and all(1024 <= p <= 65535 for p in ports)
+
+
+def _ports_taken_first(monkeypatch, module, taken_port: int, times: int) -> list[int]:
+    """Make ``module.free_ports`` give ``taken_port`` first in its first ``times`` calls; returns the calls' counts."""
+    real, calls = module.free_ports, []
+
+    def picked(count):
+        calls.append(count)
+        ports = real(count)
+        return [taken_port] + ports[1:] if len(calls) <= times else ports
+
+    monkeypatch.setattr(module, "free_ports", picked)
+    return calls
+
+
+@pytest.fixture()
+def squatter():
+    """A port another process holds, as one picked free may be by the time a server binds it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+def test_a_server_whose_port_was_taken_starts_on_others(tmp_path, monkeypatch, caplog, squatter):
+    import warnlink.exchange.server as server_module
+
+    calls = _ports_taken_first(monkeypatch, server_module, squatter, times=1)
+    with NatsServer(tmp_path, ["ROK", "JPN"]) as server:
+        assert server.running and squatter not in (server.port, server.monitor_port)
+        transports = {n: NatsTransport(server.url, n, *server.credentials(n)) for n in ("ROK", "JPN")}
+        assert len(asyncio.run(_exchange(transports, "ROK"))["JPN"]) == 20
+    assert len(calls) == 2 and "was taken before it could bind it" in caplog.text
+
+
+def test_a_server_whose_ports_are_always_taken_says_so(tmp_path, monkeypatch, squatter):
+    import warnlink.exchange.server as server_module
+
+    calls = _ports_taken_first(monkeypatch, server_module, squatter, times=PORT_ATTEMPTS)
+    with pytest.raises(NatsServerError, match="exited with status"):
+        NatsServer(tmp_path, ["ROK", "JPN"]).start()
+    assert len(calls) == PORT_ATTEMPTS
+    assert "address already in use" in (tmp_path / "nats" / "server.log").read_text()
 
 
 def test_audit_verify_command(tmp_path):

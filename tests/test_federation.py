@@ -372,3 +372,34 @@ def test_every_attack_during_a_run_is_refused_recorded_and_nothing_else_is_lost(
     audit.write_text("\n".join(lines[:3] + lines[4:]) + "\n")  # a record deleted: detected
     assert not verify_audit(audit).ok
     shutil.rmtree(keep)
+
+
+def test_a_network_whose_port_was_taken_comes_up_on_others(tmp_path, monkeypatch, caplog):
+    """A port picked free may be taken by another process before a server binds it (here the
+    hub's client port): `network up` starts the servers again on other ports."""
+    import warnlink.exchange.network as network_module
+
+    root = tmp_path / "fed"
+    Pki.init(root, NATIONS)
+    real, calls = network_module.free_ports, []
+
+    def picked(count):
+        calls.append(count)
+        ports = real(count)
+        return [squatter.getsockname()[1]] + ports[1:] if len(calls) == 1 else ports
+
+    monkeypatch.setattr(network_module, "free_ports", picked)
+    network = Network(root)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        state = network.up("hub", "USA")
+        try:
+            assert len(calls) == 2 and "taken before its server could bind it" in caplog.text
+            assert all(network.running().values())
+            used = {p for s in state["servers"].values() for p in (s["port"], s["monitor_port"], s["link_port"])}
+            assert squatter.getsockname()[1] not in used and len(used) == 3 * len(NATIONS)
+            assert all(Pki(root).files(n).url.read_text().strip().endswith(str(state["servers"][n]["port"]))
+                       for n in NATIONS)
+        finally:
+            network.down()

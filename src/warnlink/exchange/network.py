@@ -29,6 +29,7 @@ nation's client URL is written to ``DIR/<NATION>/url``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import ssl
@@ -39,9 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warnlink.exchange.pki import Pki
-from warnlink.exchange.server import NatsServerError, _quote, free_port, nats_server_binary
+from warnlink.exchange.server import PORT_ATTEMPTS, NatsServerError, _quote, free_ports, nats_server_binary, port_was_taken
 
 TOPOLOGIES = ("hub", "mesh", "single")
+log = logging.getLogger(__name__)
 
 
 class NetworkError(RuntimeError):
@@ -106,10 +108,22 @@ class Network:
             raise NetworkError(f"hub {hub!r} is not a nation of the federation ({', '.join(nations)})")
         if any(self.running().values()):
             raise NetworkError(f"a network is already up under {self.pki.root} (run `warnlink network down` first)")
+        servers = [hub] if topology == "single" else nations
+        for _ in range(PORT_ATTEMPTS - 1):
+            offsets = {n: _size(self.dir / n / "server.log") for n in servers}
+            try:
+                return self._up_once(topology, hub, servers, timeout_s)
+            except NetworkError:
+                if not any(port_was_taken(self.dir / n / "server.log", offsets[n]) for n in servers):
+                    raise
+                log.warning("network up: a port was taken before its server could bind it; trying others")
+        return self._up_once(topology, hub, servers, timeout_s)
+
+    def _up_once(self, topology: str, hub: str | None, servers: list[str], timeout_s: float) -> dict:
         binary = nats_server_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
-        servers = [hub] if topology == "single" else nations
-        ports = {n: {"client": free_port(), "monitor": free_port(), "link": free_port()} for n in servers}
+        picked = iter(free_ports(3 * len(servers)))
+        ports = {n: {"client": next(picked), "monitor": next(picked), "link": next(picked)} for n in servers}
         state = {"topology": topology, "hub": hub, "servers": {}}
         procs: dict[str, subprocess.Popen] = {}
         try:
@@ -122,10 +136,10 @@ class Network:
             order = ([hub]  # the hub first, so the leafnodes find it at once
                       + [n for n in servers if n != hub]) if hub else servers
             for n in order:
-                log = open(self.dir / n / "server.log", "ab")
-                proc = subprocess.Popen([binary, "-c", state["servers"][n]["config"]], stdout=log,
+                log_file = open(self.dir / n / "server.log", "ab")
+                proc = subprocess.Popen([binary, "-c", state["servers"][n]["config"]], stdout=log_file,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-                log.close()
+                log_file.close()
                 procs[n] = proc
                 state["servers"][n]["pid"] = proc.pid
                 self.state_path.write_text(json.dumps(state, indent=1) + "\n")
@@ -139,7 +153,7 @@ class Network:
                     proc.wait()
             self.down()
             raise
-        for n in nations:
+        for n in self.pki.nations:
             server = hub if topology == "single" else n
             self.pki.files(n).url.write_text(f"tls://127.0.0.1:{ports[server]['client']}\n")
         return state
@@ -273,6 +287,14 @@ class Network:
             self.pki.files(n).url.unlink(missing_ok=True)
         self.state_path.unlink(missing_ok=True)
         return stopped
+
+
+def _size(path: Path) -> int:
+    """A file's length (0 if there is none): where what a new start logs begins."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _alive(pid: int, config: str) -> bool:

