@@ -378,7 +378,8 @@ class Fusion:
                                                   np.stack([Pi] + [p.Pi for p in kept]))
         return (*fused, True)
 
-    def _local_or_none(self, key):
+    def local_track(self, key: tuple[str, str]) -> LocalTrack | None:
+        """The local track (origin, track id) as last reported, at its own state time."""
         return self._local.get(key)
 
     def _names_for(self, groups, previous) -> list[str]:
@@ -401,7 +402,7 @@ class Fusion:
         for gi, group in enumerate(groups):
             name = chosen.get(gi)
             if name is None:
-                name = _name(group, self._local_or_none)
+                name = _name(group, self.local_track)
                 if name in chosen.values():  # a split-off part whose earliest member named the original
                     name = name + "-" + str(sum(1 for n in self._founders if n.startswith(name)))
                 key = min(group, key=lambda k: self._rank_of((k,)))

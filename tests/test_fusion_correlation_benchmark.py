@@ -1,0 +1,93 @@
+"""The fusion correlation benchmark: its fusion rules and its correlation measure on known
+inputs, and a short run of the demo's nodes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "fusion_correlation.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("fusion_correlation", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_rules_on_two_equal_tracks():
+    """Two tracks with the same covariance P, half of it declared shared: the product halves P,
+    split CI keeps the shared half whole (P / 2 + Pd / 2 = 3 P / 4), the best member is one of them."""
+    fc = _module()
+    P = np.diag([100.0, 100.0, 100.0, 1.0, 1.0, 1.0])
+    x = np.stack([np.zeros(6), np.full(6, 2.0)])
+    Ps, Pis = np.stack([P, P]), np.stack([P / 2, P / 2])
+    xf, Pf = fc.fuse("product", x, Ps, Pis)
+    np.testing.assert_allclose(Pf, P / 2)
+    np.testing.assert_allclose(xf, np.ones(6))
+    xf, Pf = fc.fuse("split_ci", x, Ps, Pis)
+    np.testing.assert_allclose(Pf, 0.75 * P, rtol=1e-3)
+    np.testing.assert_allclose(xf, np.ones(6), rtol=1e-3)
+    Ps[1] *= 4.0
+    xf, Pf = fc.fuse("best_member", x, Ps, Pis)
+    np.testing.assert_array_equal(xf, x[0])
+    np.testing.assert_array_equal(Pf, P)
+
+
+def test_the_correlation_measure():
+    """Errors the same in both tracks measure 1, opposite -1, independent near 0; the declared
+    share is that of the traces."""
+    fc = _module()
+    rng = np.random.default_rng(1)
+    e = rng.normal(size=(400, 3))
+    other = rng.normal(size=(400, 3))
+    traces = [(4.0, 1.0), (4.0, 4.0), (9.0, 1.0), (1.0, 1.0)]  # (tr P, tr Pd): a's position, velocity, b's
+
+    def pairs(eb):
+        return [(("JPN", "ROK"), ea, b, ea, b, traces) for ea, b in zip(e, eb)]
+
+    assert fc._correlation(pairs(e))["position"][0] == pytest.approx(1.0)
+    assert fc._correlation(pairs(-e))["velocity"][0] == pytest.approx(-1.0)
+    measured, declared = fc._correlation(pairs(other))["position"]
+    assert abs(measured) < 0.15
+    assert declared == pytest.approx(np.sqrt(0.25 * 1.0 / 9.0))
+    assert fc._correlation(pairs(other))["velocity"][1] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_a_short_run_of_the_demo():
+    out = _run("--seeds", "2", "--workers", "1", "--until-s", "260", "--json", timeout=300)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["node"] == "ROK" and figures["seeds"] == [1, 2]
+    boost = figures["by_launch_phase"]["M1.boost"]
+    # M1 burns from 60 s to 197 s; the first radars have it within 30 s, every nation soon after.
+    assert 100 <= boost["seconds"] <= 137
+    assert set(boost["rules"]) == {"split_ci", "product", "best_member"}
+    assert set(boost["pairs"]) == {"JPN-ROK", "JPN-USA", "ROK-USA"}
+    for pair in boost["pairs"].values():
+        assert -1.0 <= pair["position_correlation_measured"] <= 1.0
+        assert 0.0 < pair["velocity_shared_declared"] < 1.0
+    # Split CI never trusts the fused estimate more than the product does: at least as many
+    # seconds under the band, no more over it.
+    assert boost["rules"]["split_ci"]["under"] >= boost["rules"]["product"]["under"]
+    assert boost["rules"]["split_ci"]["over"] <= boost["rules"]["product"]["over"]
+
+
+def test_bad_node_is_named():
+    out = _run("--node", "XX", "--seeds", "1")
+    assert out.returncode == 2
+    assert "no node 'XX'" in out.stderr and "JPN" in out.stderr
