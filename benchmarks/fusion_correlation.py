@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -115,8 +116,6 @@ def one_seed(args) -> dict:
                                          [(np.trace(p[0][s, s]), np.trace(p[2][s, s]))
                                           for p in parts for s in (slice(0, 3), slice(3, 6))]))
             samples[(launch_id, t_s)] = row
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         run_scenario(scenario, Path(tmp), RunOptions(transport="memory", seed=seed, until_s=until_s), on_step=on_step)
