@@ -381,24 +381,25 @@ def test_a_network_whose_port_was_taken_comes_up_on_others(tmp_path, monkeypatch
 
     root = tmp_path / "fed"
     Pki.init(root, NATIONS)
-    real, calls = network_module.free_ports, []
-
-    def picked(count):
-        calls.append(count)
-        ports = real(count)
-        return [squatter.getsockname()[1]] + ports[1:] if len(calls) == 1 else ports
-
-    monkeypatch.setattr(network_module, "free_ports", picked)
     network = Network(root)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
+        taken = squatter.getsockname()[1]
+        real, calls = network_module.free_ports, []
+
+        def picked(count):
+            calls.append(count)
+            ports = real(count)
+            return [taken] + ports[1:] if len(calls) == 1 else ports
+
+        monkeypatch.setattr(network_module, "free_ports", picked)
         state = network.up("hub", "USA")
         try:
             assert len(calls) == 2 and "taken before its server could bind it" in caplog.text
             assert all(network.running().values())
             used = {p for s in state["servers"].values() for p in (s["port"], s["monitor_port"], s["link_port"])}
-            assert squatter.getsockname()[1] not in used and len(used) == 3 * len(NATIONS)
+            assert taken not in used and len(used) == 3 * len(NATIONS)
             assert all(Pki(root).files(n).url.read_text().strip().endswith(str(state["servers"][n]["port"]))
                        for n in NATIONS)
         finally:
