@@ -169,6 +169,8 @@ async def _exchange(transports, publisher, raw_subject=None, spy=None):
     for n, t in transports.items():
         await t.connect()
         await t.subscribe_partners([p for p in transports if p != n], lambda s, d, w, n=n: got[n].append((s, d)))
+    for t in transports.values():  # every subscription reaches the server before the first publish
+        await t.flush()
     spied = []
     if spy is not None:  # another nation's own credentials, subscribing to what was not released to it
         url, user, password, subject = spy

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warnlink.exchange.pki import Pki
-from warnlink.exchange.server import PORT_ATTEMPTS, NatsServerError, _quote, free_ports, nats_server_binary, port_was_taken
+from warnlink.exchange.server import (PORT_ATTEMPTS, NatsServerError, _quote, free_ports, nats_server_binary,
+                                     port_was_taken, said_ready)
 
 TOPOLOGIES = ("hub", "mesh", "single")
 log = logging.getLogger(__name__)
@@ -109,17 +110,19 @@ class Network:
         if any(self.running().values()):
             raise NetworkError(f"a network is already up under {self.pki.root} (run `warnlink network down` first)")
         servers = [hub] if topology == "single" else nations
-        for _ in range(PORT_ATTEMPTS - 1):
-            offsets = {n: _size(self.dir / n / "server.log") for n in servers}
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            offsets = {n: _size(self.dir / n / "server.log") for n in servers}  # where this start's logs begin
             try:
-                return self._up_once(topology, hub, servers, timeout_s)
+                return self._up_once(topology, hub, servers, timeout_s, offsets)
             except NetworkError:
-                if not any(port_was_taken(self.dir / n / "server.log", offsets[n]) for n in servers):
+                if attempt == PORT_ATTEMPTS or not any(port_was_taken(self.dir / n / "server.log", offsets[n])
+                                                       for n in servers):
                     raise
                 log.warning("network up: a port was taken before its server could bind it; trying others")
-        return self._up_once(topology, hub, servers, timeout_s)
 
-    def _up_once(self, topology: str, hub: str | None, servers: list[str], timeout_s: float) -> dict:
+    def _up_once(self, topology: str, hub: str | None, servers: list[str], timeout_s: float,
+                 log_offsets: dict[str, int]) -> dict:
+        """Start the servers on fresh ports; ``log_offsets``: where each server's log of this start begins."""
         binary = nats_server_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         picked = iter(free_ports(3 * len(servers)))
@@ -144,7 +147,7 @@ class Network:
                 state["servers"][n]["pid"] = proc.pid
                 self.state_path.write_text(json.dumps(state, indent=1) + "\n")
             for n in order:
-                self._wait_healthy(n, state, procs[n], timeout_s)
+                self._wait_healthy(n, state, procs[n], timeout_s, log_offsets[n])
             self._wait_linked(state, timeout_s)
         except BaseException:
             for proc in procs.values():  # our own children: no need to find them by pid
@@ -211,7 +214,9 @@ class Network:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=1.0) as resp:
             return json.loads(resp.read())
 
-    def _wait_healthy(self, nation: str, state: dict, proc: subprocess.Popen, timeout_s: float) -> None:
+    def _wait_healthy(self, nation: str, state: dict, proc: subprocess.Popen, timeout_s: float,
+                      log_offset: int = 0) -> None:
+        """Until the server's monitor answers and its log (from ``log_offset``) says it is ready."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -219,9 +224,11 @@ class Network:
                                    f"see {self.dir / nation / 'server.log'}")
             try:
                 self._monitor(nation, state, "healthz?js-enabled-only=true")
-                return
+                if said_ready(self.dir / nation / "server.log", log_offset):
+                    return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise NetworkError(f"nats-server of {nation} not ready after {timeout_s} s; see {self.dir / nation / 'server.log'}")
 
     def _wait_linked(self, state: dict, timeout_s: float) -> None:

@@ -68,12 +68,26 @@ def free_ports(count: int) -> list[int]:
 
 def port_was_taken(log_path: Path, offset: int = 0) -> bool:
     """Whether a nats-server's log, from byte ``offset`` on, says one of its ports was in use."""
+    return b"address already in use" in _log_from(log_path, offset)
+
+
+def said_ready(log_path: Path, offset: int = 0) -> bool:
+    """Whether a nats-server's log, from byte ``offset`` on, says every listener is bound.
+
+    Its monitor answers before it binds its client port, so a server whose client port
+    another process holds answers the health check for a moment and then exits: a
+    healthy monitor alone is not a started server.
+    """
+    return b"Server is ready" in _log_from(log_path, offset)
+
+
+def _log_from(log_path: Path, offset: int) -> bytes:
     try:
         with open(log_path, "rb") as f:
             f.seek(offset)
-            return b"address already in use" in f.read()
+            return f.read()
     except OSError:
-        return False
+        return b""
 
 
 def _quote(text: str) -> str:
@@ -169,7 +183,7 @@ class NatsServer:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true",
                                             timeout=0.5) as resp:
-                    if resp.status == 200:
+                    if resp.status == 200 and said_ready(self.dir / "server.log"):
                         return
             except OSError:
                 pass
