@@ -36,14 +36,15 @@ import tempfile
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from warnlink.evaluation.harness import MIDCOURSE_MIN_ALT_M, step_side  # noqa: E402
-from warnlink.fusion.align import align  # noqa: E402
+from warnlink.evaluation.harness import flight_phase, step_side  # noqa: E402
 from warnlink.fusion.ci import split_covariance_intersection, split_parts  # noqa: E402
+from warnlink.fusion.system_tracks import align_tracks  # noqa: E402
 from warnlink.runner import RunOptions, run_scenario  # noqa: E402
 from warnlink.scenario.loader import load_scenario  # noqa: E402
 from warnlink.scenario.world import build_world  # noqa: E402
@@ -51,7 +52,16 @@ from warnlink.scenario.world import build_world  # noqa: E402
 DEMO = Path(__file__).resolve().parents[1] / "src" / "warnlink" / "scenarios" / "demo.toml"
 NEAREST_M = 50e3  # a system track further than this from the missile is not its track
 PHASES = ("boost", "midcourse", "terminal")
+SLICES = {"position": slice(0, 3), "velocity": slice(3, 6)}
 RULES = ("split_ci", "product", "best_member")
+
+
+class PairSample(NamedTuple):
+    """Two nations' members of one system track at one second of one run."""
+
+    pair: tuple[str, str]  # their origins, sorted
+    errors: dict  # "position" / "velocity" -> (a's error, b's error) against the truth
+    shared: dict  # "position" / "velocity" -> (a's, b's) tr(P - Pi) / tr(P): the share declared shared
 
 
 def fuse(rule: str, x, P, Pi):
@@ -64,12 +74,6 @@ def fuse(rule: str, x, P, Pi):
         return Pf @ np.einsum("kij,kj->i", info, x), Pf
     best = int(np.argmin(np.trace(P[:, :3, :3], axis1=1, axis2=2)))
     return x[best], P[best]
-
-
-def _phase(trajectory, t: float) -> str:
-    if bool(trajectory.thrusting(np.array([t]))[0]):
-        return "boost"
-    return "midcourse" if float(trajectory.geodetic(np.array([t]))[2][0]) > MIDCOURSE_MIN_ALT_M else "terminal"
 
 
 def one_seed(args) -> dict:
@@ -96,25 +100,22 @@ def one_seed(args) -> dict:
             local = [m for m in local if m is not None]
             if not local:
                 continue
-            x, P, Pi = align(np.stack([m.x for m in local]), np.stack([m.P for m in local]),
-                             np.stack([m.accel for m in local]), np.array([m.boost_probability for m in local]),
-                             np.array([t_s - m.state_t_s for m in local]),
-                             np.stack([m.Pi if m.Pi is not None else np.zeros((6, 6)) for m in local]),
-                             np.stack([m.accel_rows if m.accel_rows is not None else np.full((3, 9), np.nan)
-                                       for m in local]))
-            row = {"phase": _phase(traj, t_s), "nees": {}, "e2": {}, "pairs": []}
+            x, P, Pi = align_tracks(local, t_s)
+            row = {"phase": flight_phase(traj, t_s), "nees": {}, "e2": {}, "pairs": []}
             for rule in RULES:
                 xf, Pf = fuse(rule, x, P, Pi)
                 e = xf[:3] - r
                 row["nees"][rule], row["e2"][rule] = float(e @ np.linalg.solve(Pf[:3, :3], e)), float(e @ e)
+            truth = np.concatenate([r, v])
             for a in range(len(local)):
                 for b in range(a + 1, len(local)):
-                    pair = tuple(sorted((local[a].origin, local[b].origin)))
-                    i, j = (a, b) if pair[0] == local[a].origin else (b, a)
-                    parts = [split_parts(P[k], Pi[k]) for k in (i, j)]
-                    row["pairs"].append((pair, x[i, :3] - r, x[j, :3] - r, x[i, 3:6] - v, x[j, 3:6] - v,
-                                         [(np.trace(p[0][s, s]), np.trace(p[2][s, s]))
-                                          for p in parts for s in (slice(0, 3), slice(3, 6))]))
+                    i, j = sorted((a, b), key=lambda k: local[k].origin)
+                    parts = [split_parts(P[k], Pi[k]) for k in (i, j)]  # (P, Pi, Pd) of each
+                    row["pairs"].append(PairSample(
+                        (local[i].origin, local[j].origin),
+                        {q: (x[i, s] - truth[s], x[j, s] - truth[s]) for q, s in SLICES.items()},
+                        {q: tuple(float(np.trace(Pd[s, s]) / np.trace(Pk[s, s])) for Pk, _, Pd in parts)
+                         for q, s in SLICES.items()}))
             samples[(launch_id, t_s)] = row
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,16 +123,15 @@ def one_seed(args) -> dict:
     return samples
 
 
-def _correlation(pairs: list) -> dict:
-    """Position and velocity error correlation measured over the runs at one second, and the
-    declared shared share, for one pair of nations."""
+def _correlation(pairs: list[PairSample]) -> dict:
+    """Position and velocity: (error correlation measured over the runs at one second, declared
+    shared share), for one pair of nations."""
     out = {}
-    for name, (ka, kb), (ta, tb) in (("position", (1, 2), (0, 2)), ("velocity", (3, 4), (1, 3))):
-        ea, eb = np.array([p[ka] for p in pairs]), np.array([p[kb] for p in pairs])
+    for q in SLICES:
+        ea, eb = (np.array([p.errors[q][k] for p in pairs]) for k in (0, 1))
         measured = float(np.sum(ea * eb) / np.sqrt(np.sum(ea * ea) * np.sum(eb * eb)))
-        fa = np.mean([p[5][ta][1] / p[5][ta][0] for p in pairs])
-        fb = np.mean([p[5][tb][1] / p[5][tb][0] for p in pairs])
-        out[name] = (measured, float(np.sqrt(fa * fb)))
+        fa, fb = (np.mean([p.shared[q][k] for p in pairs]) for k in (0, 1))
+        out[q] = (measured, float(np.sqrt(fa * fb)))
     return out
 
 
@@ -155,7 +155,7 @@ def summarise(runs: list[dict], min_runs: int) -> dict:
         pairs = defaultdict(list)
         for r in rows:
             for p in r["pairs"]:
-                pairs[p[0]].append(p)
+                pairs[p.pair].append(p)
         for pair, ps in pairs.items():
             if len(ps) >= min_runs:
                 cell["pairs"][pair].append(_correlation(ps))

@@ -49,15 +49,16 @@ def test_the_rules_on_two_equal_tracks():
 
 def test_the_correlation_measure():
     """Errors the same in both tracks measure 1, opposite -1, independent near 0; the declared
-    share is that of the traces."""
+    share is the square root of the product of the two shares."""
     fc = _module()
     rng = np.random.default_rng(1)
     e = rng.normal(size=(400, 3))
     other = rng.normal(size=(400, 3))
-    traces = [(4.0, 1.0), (4.0, 4.0), (9.0, 1.0), (1.0, 1.0)]  # (tr P, tr Pd): a's position, velocity, b's
+    shared = {"position": (0.25, 1.0 / 9.0), "velocity": (1.0, 1.0)}  # tr(Pd) / tr(P), a's and b's
 
     def pairs(eb):
-        return [(("JPN", "ROK"), ea, b, ea, b, traces) for ea, b in zip(e, eb)]
+        return [fc.PairSample(("JPN", "ROK"), {"position": (ea, b), "velocity": (ea, b)}, shared)
+                for ea, b in zip(e, eb)]
 
     assert fc._correlation(pairs(e))["position"][0] == pytest.approx(1.0)
     assert fc._correlation(pairs(-e))["velocity"][0] == pytest.approx(-1.0)

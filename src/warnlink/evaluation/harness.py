@@ -61,7 +61,8 @@ def _sym3(upper) -> np.ndarray:
     return P + np.triu(P, 1).T
 
 
-def _phase(traj, t: float) -> str:
+def flight_phase(traj, t: float) -> str:
+    """The flight's phase at ``t``: boost while a motor burns, midcourse above MIDCOURSE_MIN_ALT_M, terminal below."""
     if bool(traj.thrusting(np.array([t]))[0]):
         return "boost"
     return "midcourse" if float(traj.geodetic(np.array([t]))[2][0]) > MIDCOURSE_MIN_ALT_M else "terminal"
@@ -117,7 +118,7 @@ def track_samples(flights, record, nearest: dict[tuple[str, float], str]) -> dic
             nees_v = float(ev @ np.linalg.solve(_sym3(s.cov_vel_m2ps2), ev))
         except np.linalg.LinAlgError:
             continue
-        samples[launch_id].append((float(s.t_s), float(e @ e), nees, _phase(traj, s.t_s), float(ev @ ev), nees_v))
+        samples[launch_id].append((float(s.t_s), float(e @ e), nees, flight_phase(traj, s.t_s), float(ev @ ev), nees_v))
     return dict(samples)
 
 

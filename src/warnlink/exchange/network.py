@@ -29,7 +29,6 @@ nation's client URL is written to ``DIR/<NATION>/url``.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import ssl
@@ -40,11 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warnlink.exchange.pki import Pki
-from warnlink.exchange.server import (PORT_ATTEMPTS, NatsServerError, _quote, free_ports, nats_server_binary,
-                                     port_was_taken, said_ready)
+from warnlink.exchange.server import NatsServerError, _quote, free_ports, nats_server_binary, said_ready, start_retrying
 
 TOPOLOGIES = ("hub", "mesh", "single")
-log = logging.getLogger(__name__)
 
 
 class NetworkError(RuntimeError):
@@ -110,15 +107,9 @@ class Network:
         if any(self.running().values()):
             raise NetworkError(f"a network is already up under {self.pki.root} (run `warnlink network down` first)")
         servers = [hub] if topology == "single" else nations
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            offsets = {n: _size(self.dir / n / "server.log") for n in servers}  # where this start's logs begin
-            try:
-                return self._up_once(topology, hub, servers, timeout_s, offsets)
-            except NetworkError:
-                if attempt == PORT_ATTEMPTS or not any(port_was_taken(self.dir / n / "server.log", offsets[n])
-                                                       for n in servers):
-                    raise
-                log.warning("network up: a port was taken before its server could bind it; trying others")
+        logs = [self.dir / n / "server.log" for n in servers]
+        return start_retrying(lambda offsets: self._up_once(topology, hub, servers, timeout_s, dict(zip(servers, offsets))),
+                              logs, "network up")
 
     def _up_once(self, topology: str, hub: str | None, servers: list[str], timeout_s: float,
                  log_offsets: dict[str, int]) -> dict:
@@ -294,14 +285,6 @@ class Network:
             self.pki.files(n).url.unlink(missing_ok=True)
         self.state_path.unlink(missing_ok=True)
         return stopped
-
-
-def _size(path: Path) -> int:
-    """A file's length (0 if there is none): where what a new start logs begins."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _alive(pid: int, config: str) -> bool:

@@ -27,9 +27,12 @@ import sys
 import sysconfig
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class NatsServerError(RuntimeError):
@@ -79,6 +82,30 @@ def said_ready(log_path: Path, offset: int = 0) -> bool:
     healthy monitor alone is not a started server.
     """
     return b"Server is ready" in _log_from(log_path, offset)
+
+
+def start_retrying(start_once: Callable[[list[int]], T], logs: list[Path], what: str) -> T:
+    """``start_once(offsets)``, again on other ports while it fails because a port it was given
+    was taken before its server bound it (up to PORT_ATTEMPTS times; any other failure is
+    raised at once). ``offsets``: where each of the servers' ``logs`` (appended to) begins
+    for this start, so only this start's lines are read."""
+    for _ in range(PORT_ATTEMPTS - 1):
+        offsets = [_size(path) for path in logs]
+        try:
+            return start_once(offsets)
+        except RuntimeError:
+            if not any(port_was_taken(path, offset) for path, offset in zip(logs, offsets)):
+                raise
+            log.warning("%s: a port was taken before its server could bind it; trying others", what)
+    return start_once([_size(path) for path in logs])
+
+
+def _size(path: Path) -> int:
+    """A file's length (0 if there is none)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _log_from(log_path: Path, offset: int) -> bytes:
@@ -140,18 +167,10 @@ class NatsServer:
         return nation.lower(), self._passwords[nation]
 
     def start(self) -> "NatsServer":
-        """Start the server; on ports taken before it could bind them, again on others."""
-        for _ in range(PORT_ATTEMPTS - 1):
-            try:
-                return self._start_once()
-            except NatsServerError:
-                if not port_was_taken(self.dir / "server.log"):
-                    raise
-                log.warning("nats-server: port %d or %d was taken before it could bind it; trying others",
-                            self.port, self.monitor_port)
-        return self._start_once()
+        """Start the server (on other ports if its own were taken before it could bind them)."""
+        return start_retrying(lambda offsets: self._start_once(offsets[0]), [self.dir / "server.log"], "nats-server")
 
-    def _start_once(self) -> "NatsServer":
+    def _start_once(self, log_offset: int) -> "NatsServer":
         binary = nats_server_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port, self.monitor_port = free_ports(2)
@@ -163,18 +182,18 @@ class NatsServer:
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the passwords
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        self._log = open(self.dir / "server.log", "wb")
+        self._log = open(self.dir / "server.log", "ab")
         self.process = subprocess.Popen([binary, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         atexit.register(self.stop)
         try:
-            self._wait_ready()
+            self._wait_ready(log_offset)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, log_offset: int) -> None:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -183,7 +202,7 @@ class NatsServer:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true",
                                             timeout=0.5) as resp:
-                    if resp.status == 200 and said_ready(self.dir / "server.log"):
+                    if resp.status == 200 and said_ready(self.dir / "server.log", log_offset):
                         return
             except OSError:
                 pass

@@ -213,14 +213,11 @@ class Fusion:
             self._groups, self._tracks, self._names = [], {}, {}
             return []
         tracks = [self._local[k] for k in keys]
-        x_own, accel, rows = (np.stack([t.x for t in tracks]), np.stack([t.accel for t in tracks]),
-                              np.stack([t.accel_rows if t.accel_rows is not None else _UNKNOWN_ROWS for t in tracks]))
-        boost_probability = np.array([t.boost_probability for t in tracks])
-        x, P, Pi = align(x_own, np.stack([t.P for t in tracks]), accel, boost_probability,
-                         np.array([t_s - t.state_t_s for t in tracks]),
-                         np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]), rows)
-        log_ratio, log_ratio_sigma = motion.inv_beta_log_ratio(x_own, accel, rows)
-        log_ratio_sigma[boost_probability > BOOSTING] = np.nan  # a burning track's a is thrust
+        x, P, Pi = align_tracks(tracks, t_s)
+        log_ratio, log_ratio_sigma = motion.inv_beta_log_ratio(
+            np.stack([t.x for t in tracks]), np.stack([t.accel for t in tracks]), _accel_rows(tracks))
+        burning = np.array([t.boost_probability for t in tracks]) > BOOSTING
+        log_ratio_sigma[burning] = np.nan  # a burning track's a is thrust
         index = {k: i for i, k in enumerate(keys)}
         P_own = P
         P = P.copy()  # members found to disagree with their partners (a bias) are widened
@@ -454,6 +451,19 @@ class Fusion:
                 group_of[k] = gi
             groups[gj] = []
         return [tuple(sorted(g)) for g in groups if g]
+
+
+def align_tracks(tracks: list[LocalTrack], t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local tracks' states (n, 6), covariances and independent parts (n, 6, 6) brought to
+    ``t_s`` with what each released (:func:`warnlink.fusion.align.align`): what the fusion fuses."""
+    return align(np.stack([t.x for t in tracks]), np.stack([t.P for t in tracks]), np.stack([t.accel for t in tracks]),
+                 np.array([t.boost_probability for t in tracks]), np.array([t_s - t.state_t_s for t in tracks]),
+                 np.stack([t.Pi if t.Pi is not None else np.zeros((6, 6)) for t in tracks]), _accel_rows(tracks))
+
+
+def _accel_rows(tracks: list[LocalTrack]) -> np.ndarray:
+    """(n, 3, 9): each track's released acceleration rows of its covariance, NaN where it released none."""
+    return np.stack([t.accel_rows if t.accel_rows is not None else _UNKNOWN_ROWS for t in tracks])
 
 
 def _name(group, lookup) -> str:
