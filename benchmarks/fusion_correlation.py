@@ -1,5 +1,5 @@
 """How correlated the nations' track errors of one missile are, against the share of their
-covariance they declare shared, and what that makes of three fusion rules, per launch and
+covariance they declare shared, and what that makes of four fusion rules, per launch and
 phase, over a node's system tracks on many seeds.
 
     PYTHONPATH=src python benchmarks/fusion_correlation.py [--scenario src/warnlink/scenarios/demo.toml]
@@ -22,9 +22,11 @@ as the fusion aligns them. Printed per launch and phase (boost, midcourse, termi
   caution split CI pays for nothing, one near it is caution it needs;
 * the share of seconds whose position NEES, averaged over the runs, is inside, under and
   over its 95% band (the evaluation's test of a step), and the position RMSE, of the system
-  track fused from the same aligned members three ways: split CI, the product, and the
+  track fused from the same aligned members four ways: the node's rule
+  (:func:`warnlink.fusion.system_tracks.fuse_members`: split CI, or the product while every
+  member has burnt without doubt for STEADY_BURN_S), split CI alone, the product, and the
   most precise member alone. Estimates of members that have left (the fusion's priors) are
-  left out of all three, so their split CI is not always the node's own system track.
+  left out of all four, so the node's rule is not always the node's own system track.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from warnlink.evaluation.harness import flight_phase, step_side  # noqa: E402
-from warnlink.fusion.ci import split_covariance_intersection, split_parts  # noqa: E402
-from warnlink.fusion.system_tracks import align_tracks  # noqa: E402
+from warnlink.fusion.ci import kalman_product, split_covariance_intersection, split_parts  # noqa: E402
+from warnlink.fusion.system_tracks import align_tracks, fuse_members, steady_burn_s  # noqa: E402
 from warnlink.runner import RunOptions, run_scenario  # noqa: E402
 from warnlink.scenario.loader import load_scenario  # noqa: E402
 from warnlink.scenario.world import build_world  # noqa: E402
@@ -53,7 +55,7 @@ DEMO = Path(__file__).resolve().parents[1] / "src" / "warnlink" / "scenarios" / 
 NEAREST_M = 50e3  # a system track further than this from the missile is not its track
 PHASES = ("boost", "midcourse", "terminal")
 SLICES = {"position": slice(0, 3), "velocity": slice(3, 6)}
-RULES = ("split_ci", "product", "best_member")
+RULES = ("node", "split_ci", "product", "best_member")
 
 
 class PairSample(NamedTuple):
@@ -64,14 +66,15 @@ class PairSample(NamedTuple):
     shared: dict  # "position" / "velocity" -> (a's, b's) tr(P - Pi) / tr(P): the share declared shared
 
 
-def fuse(rule: str, x, P, Pi):
-    """(x, P) of members (k, 6), (k, 6, 6), (k, 6, 6) fused by ``rule``."""
+def fuse(rule: str, x, P, Pi, steady_s=None):
+    """(x, P) of members (k, 6), (k, 6, 6), (k, 6, 6) fused by ``rule``; ``steady_s`` (k,): how
+    long each has burnt without doubt (the node's rule), -inf where it does not."""
+    if rule == "node":
+        return fuse_members(x, P, Pi, steady_s)[:2]
     if rule == "split_ci":
         return split_covariance_intersection(x, P, Pi)[:2]
     if rule == "product":
-        info = np.linalg.inv(P)
-        Pf = np.linalg.inv(info.sum(axis=0))
-        return Pf @ np.einsum("kij,kj->i", info, x), Pf
+        return kalman_product(x, P, Pi)[:2]
     best = int(np.argmin(np.trace(P[:, :3, :3], axis1=1, axis2=2)))
     return x[best], P[best]
 
@@ -101,9 +104,10 @@ def one_seed(args) -> dict:
             if not local:
                 continue
             x, P, Pi = align_tracks(local, t_s)
+            steady_s = [steady_burn_s(m, t_s) for m in local]
             row = {"phase": flight_phase(traj, t_s), "nees": {}, "e2": {}, "pairs": []}
             for rule in RULES:
-                xf, Pf = fuse(rule, x, P, Pi)
+                xf, Pf = fuse(rule, x, P, Pi, steady_s)
                 e = xf[:3] - r
                 row["nees"][rule], row["e2"][rule] = float(e @ np.linalg.solve(Pf[:3, :3], e)), float(e @ e)
             truth = np.concatenate([r, v])

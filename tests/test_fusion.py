@@ -63,6 +63,19 @@ def test_sci_of_independent_estimates_is_the_kalman_product():
     np.testing.assert_allclose(x, [0.2, 0.8], atol=1e-9)
 
 
+def test_kalman_product_values():
+    """Independent estimates: P^-1 = P1^-1 + P2^-1, and the independent parts carried by the gains."""
+    from warnlink.fusion.ci import kalman_product
+
+    P1, P2 = np.diag([1.0, 4.0]), np.diag([4.0, 1.0])
+    x, P, Pi = kalman_product([np.zeros(2), np.ones(2)], [P1, P2], [P1 / 2, P2 / 2])
+    np.testing.assert_allclose(P, np.diag([0.8, 0.8]), rtol=1e-12)
+    np.testing.assert_allclose(x, [0.2, 0.8], atol=1e-12)
+    np.testing.assert_allclose(Pi, P / 2, rtol=1e-12)
+    _, _, Pi = kalman_product([np.zeros(2), np.ones(2)], [P1, P2], [P1, None])  # one independent part unknown
+    np.testing.assert_allclose(Pi, np.diag([0.8**2 * 1.0, 0.2**2 * 4.0]), rtol=1e-12)
+
+
 def test_sci_of_wholly_shared_estimates_is_covariance_intersection():
     """With everything possibly shared (no independent part given), split CI is plain CI."""
     P1, P2 = np.diag([1.0, 9.0]), np.diag([9.0, 1.0])
@@ -282,6 +295,37 @@ def test_a_young_members_thrust_probability_does_not_speak_for_the_system_track(
     alone = Fusion("USA", epoch_ns=EPOCH)
     alone.ingest(young, t)
     assert alone.fuse(t)[0].boost_probability == pytest.approx(0.9)
+
+
+def test_members_burning_without_doubt_are_fused_as_independent(flights):
+    """Two nations' tracks of a burning missile, each declaring half its covariance shared:
+    fused by split CI (3P/4 for two equal tracks) unless every member has burnt without
+    doubt for STEADY_BURN_S, then by the product (P/2)."""
+    import msgspec
+
+    from warnlink.fusion.system_tracks import STEADY_BURN_S
+
+    f = flights[0]
+    t = 40.0
+    assert f.trajectory.thrusting(np.array([t]))[0]
+    P = np.diag([150.0**2] * 3 + [7.5**2] * 3)
+
+    def burning(origin, since_s):
+        rep = _report(origin, 1, f, t, np.random.default_rng(1))
+        rep = msgspec.structs.replace(rep, state_ecef=_report("ROK", 1, f, t, np.random.default_rng(1)).state_ecef,
+                                      boost_probability=0.97, covariance_independent=pack_covariance(P / 2))
+        if since_s is not None:
+            rep = msgspec.structs.replace(rep, steady_burn_since_ns=rep.time_ns - round(since_s * 1e9))
+        return rep
+
+    for rok_s, jpn_s, fused in ((STEADY_BURN_S + 5, STEADY_BURN_S, P / 2), (STEADY_BURN_S + 5, STEADY_BURN_S - 1, 0.75 * P),
+                                (STEADY_BURN_S + 5, None, 0.75 * P)):
+        fusion = Fusion("USA", epoch_ns=EPOCH)
+        fusion.ingest(burning("ROK", rok_s), t)
+        fusion.ingest(burning("JPN", jpn_s), t)
+        (trk,) = fusion.fuse(t)
+        assert trk.nations == ("JPN", "ROK")
+        np.testing.assert_allclose(trk.P, fused, rtol=1e-3, err_msg=str((rok_s, jpn_s)))
 
 
 def test_merging_system_tracks_keeps_the_older_name(flights):

@@ -30,7 +30,8 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def test_the_rules_on_two_equal_tracks():
     """Two tracks with the same covariance P, half of it declared shared: the product halves P,
-    split CI keeps the shared half whole (P / 2 + Pd / 2 = 3 P / 4), the best member is one of them."""
+    split CI keeps the shared half whole (P / 2 + Pd / 2 = 3 P / 4), the node's rule is split CI
+    but the product once both have burnt without doubt long enough, the best member is one of them."""
     fc = _module()
     P = np.diag([100.0, 100.0, 100.0, 1.0, 1.0, 1.0])
     x = np.stack([np.zeros(6), np.full(6, 2.0)])
@@ -41,6 +42,10 @@ def test_the_rules_on_two_equal_tracks():
     xf, Pf = fc.fuse("split_ci", x, Ps, Pis)
     np.testing.assert_allclose(Pf, 0.75 * P, rtol=1e-3)
     np.testing.assert_allclose(xf, np.ones(6), rtol=1e-3)
+    from warnlink.fusion.system_tracks import STEADY_BURN_S
+
+    for steady_s, fused in (([STEADY_BURN_S, STEADY_BURN_S + 1], P / 2), ([STEADY_BURN_S, -np.inf], 0.75 * P)):
+        np.testing.assert_allclose(fc.fuse("node", x, Ps, Pis, steady_s)[1], fused, rtol=1e-3)
     Ps[1] *= 4.0
     xf, Pf = fc.fuse("best_member", x, Ps, Pis)
     np.testing.assert_array_equal(xf, x[0])
@@ -77,7 +82,7 @@ def test_a_short_run_of_the_demo():
     boost = figures["by_launch_phase"]["M1.boost"]
     # M1 burns from 60 s to 197 s; the first radars have it within 30 s, every nation soon after.
     assert 100 <= boost["seconds"] <= 137
-    assert set(boost["rules"]) == {"split_ci", "product", "best_member"}
+    assert set(boost["rules"]) == {"node", "split_ci", "product", "best_member"}
     assert set(boost["pairs"]) == {"JPN-ROK", "JPN-USA", "ROK-USA"}
     for pair in boost["pairs"].values():
         assert -1.0 <= pair["position_correlation_measured"] <= 1.0

@@ -164,6 +164,20 @@ def test_invalid_acceleration_covariance_named(change, message):
         decode_wire(msgspec.msgpack.encode(raw))
 
 
+def test_a_steady_burn_since_after_the_state_is_named():
+    """A track cannot have burnt steadily since after its own state time; the field's absence
+    (a partner that does not say) decodes as 0, not burning steadily."""
+    from warnlink.messages import decode_wire
+
+    raw = msgspec.msgpack.decode(encode(_track_report()))
+    assert decode_wire(msgspec.msgpack.encode(raw)).steady_burn_since_ns == 0
+    raw.pop("steady_burn_since_ns", None)
+    assert decode_wire(msgspec.msgpack.encode(raw)).steady_burn_since_ns == 0
+    raw["steady_burn_since_ns"] = raw["time_ns"] + 1
+    with pytest.raises(MessageError, match="steady_burn_since_ns is later than time_ns"):
+        decode_wire(msgspec.msgpack.encode(raw))
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

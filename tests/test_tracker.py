@@ -198,6 +198,30 @@ def test_boost_probability_follows_the_motor(flights):
     assert np.max(coast) < 0.2
 
 
+def test_reports_say_since_when_the_motor_burns_without_doubt(flights):
+    """steady_burn_since_ns: set once the burning probability passes STEADY_BURN_PROBABILITY and
+    held while it stays there (one time for the whole steady stretch), 0 after burnout."""
+    from warnlink.tracking.tracker import STEADY_BURN_PROBABILITY
+
+    tracker = LocalTracker("ROK", 0)
+    tr = flights[0].trajectory
+    since, after = [], []
+    for t, report in _scans(flights[:1], clutter_per_scan=0.0, duration=tr.t_burnout + 40.0):
+        tracker.process_radar(report)
+        for rep in tracker.reports():
+            if rep.steady_burn_since_ns:
+                assert rep.boost_probability > STEADY_BURN_PROBABILITY
+                assert rep.steady_burn_since_ns <= rep.time_ns
+            if t < tr.t_burnout - 5.0:
+                since.append(rep.steady_burn_since_ns)
+            elif t > tr.t_burnout + 30.0:
+                after.append(rep.steady_burn_since_ns)
+    steady = [s for s in since if s]
+    assert len(steady) > 0.5 * len(since)  # burning without doubt most of the burn
+    assert len(set(steady)) < len(steady) / 5  # a time held through each steady stretch, not each scan's
+    assert after and not any(after)
+
+
 def test_track_reports_carry_state_and_identity(flights):
     tracker = LocalTracker("JPN", 1_000_000_000)
     reports = []

@@ -216,6 +216,11 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
     sensors: list[str] = []  # contributing sensor ids; empty where the release policy withholds them
     status: str = "active"  # "active" | "dropped"
     source_wall_ns: int = 0  # wall clock when the newest sensor report behind it entered the origin node
+    # UTC since when the tracker has held its motor burning without doubt (boost_probability
+    # above tracking.tracker.STEADY_BURN_PROBABILITY at every scan: no staging or burnout in
+    # question); 0: not burning steadily, or not said. Tells the fusion whose errors are the
+    # track's own plots' (fusion.system_tracks.STEADY_BURN_S).
+    steady_burn_since_ns: TimeNs = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -235,6 +240,8 @@ class TrackReport(_Message, kw_only=True, tag="track_report"):
             _check_finite("covariance_independent", self.covariance_independent)
         if self.status not in ("active", "dropped"):
             raise ValueError(f"status {self.status!r} is not active or dropped")
+        if self.steady_burn_since_ns > self.time_ns:
+            raise ValueError("steady_burn_since_ns is later than time_ns")
         if self.status == "active":  # a dropped track's report carries no estimate
             self._check_estimate()
 

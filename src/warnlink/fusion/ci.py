@@ -1,4 +1,5 @@
-"""Covariance intersection, plain and split: fuse estimates whose cross-correlations are unknown.
+"""Covariance intersection, plain and split: fuse estimates whose cross-correlations are unknown
+(and the Kalman product, for estimates known to be independent).
 
 Partners' tracks of the same missile share the missile's motion, so their errors are
 correlated by an unknown amount; the Kalman product would be overconfident.
@@ -121,3 +122,26 @@ def split_covariance_intersection(xs, Ps, Pis) -> tuple[np.ndarray, np.ndarray, 
         _, Pi2, Pd2 = split[i]
         x, Pi, Pd, _ = sci_pair(x, Pi, Pd, xs[i], Pi2, Pd2)
     return x, Pi + Pd, Pi
+
+
+def kalman_product(xs, Ps, Pis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fuse k estimates (k, d), (k, d, d) taken to be independent: P^-1 = sum Pk^-1.
+
+    Returns (x, P, Pi) of the fused estimate, its independent part ``Pi`` carried through
+    the same gains (``Pis``: (k, d, d), None where a member's is unknown, taken as zero).
+    Exact only where no error is shared; :mod:`warnlink.fusion.system_tracks` uses it where
+    measurement says so.
+    """
+    xs = np.asarray(xs, float)
+    Ps = np.asarray(Ps, float)
+    infos = np.linalg.inv(Ps)
+    P = np.linalg.inv(infos.sum(axis=0))
+    P = 0.5 * (P + P.T)
+    gains = P @ infos  # (k, d, d): P Pk^-1
+    x = np.einsum("kij,kj->i", gains, xs)
+    Pi = np.zeros_like(P)
+    for K, Pik in zip(gains, Pis):
+        if Pik is not None:
+            Pi += K @ np.asarray(Pik, float) @ K.T
+    Pi = 0.5 * (Pi + Pi.T)
+    return x, P, Pi

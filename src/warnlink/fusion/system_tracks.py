@@ -7,6 +7,9 @@ on the state difference, greedy by increasing distance, never two tracks of the 
 origin in one system track) and fuses each group by split covariance intersection
 (:mod:`warnlink.fusion.ci`): what each nation's own measurements say is independent of
 every other nation's, what the trackers assume of the missile's motion may be shared.
+Members that all say their motor has burnt without doubt for a while are fused as
+independent instead (:func:`fuse_members`): there the shared part they declare is a hedge
+against a staging that has not come.
 A member that persistently disagrees with its partners (a biased radar) is widened by
 what the disagreement shows (:mod:`warnlink.fusion.bias`).
 
@@ -32,7 +35,7 @@ import numpy as np
 
 from warnlink.fusion.align import BOOSTING, align
 from warnlink.fusion.bias import DiscrepancyMonitor
-from warnlink.fusion.ci import split_covariance_intersection
+from warnlink.fusion.ci import kalman_product, split_covariance_intersection
 from warnlink.messages import TrackReport, unpack_accel_rows, unpack_covariance
 from warnlink.physics.dynamics import fast_altitude
 from warnlink.tracking import motion
@@ -56,6 +59,13 @@ LOST_KEEP_S = 7200.0  # a lost system track may be found again for this long (or
 MODE_MIN_UPDATES = 10  # plots behind a local track before its thrust probability speaks for the system track
 _UNKNOWN_ROWS = np.full((3, 9), np.nan)  # a track that did not release its acceleration's covariance
 PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance below 95% of the tracks' own
+# Members that have all burnt without doubt for this long (TrackReport.steady_burn_since_ns) are
+# fused as independent (fuse_members). Late in a burn each track's errors are its own plots':
+# the demo's nations' velocity errors there correlate at -0.10-0.32 where they declare 0.41-0.65
+# shared, the rest of the declared share being the IMM's hedge against a staging that has not
+# come (benchmarks/fusion_correlation.py). Within seconds of a staging they correlate at
+# 0.37-0.60, as declared: every tracker lags the same change, and split CI is right.
+STEADY_BURN_S = 20.0
 
 
 def _thrust_probability(informed: list) -> float:
@@ -131,6 +141,7 @@ class LocalTrack:
     updates: int = 0
     Pi: np.ndarray | None = None  # (6, 6): the part of P owed to the origin's own measurements
     accel_rows: np.ndarray | None = None  # (3, 9): accel's rows of the origin's 9x9 covariance, if released
+    steady_burn_since_t_s: float | None = None  # since when its motor has burnt without doubt, None: not
 
     @property
     def key(self) -> tuple[str, str]:
@@ -190,10 +201,11 @@ class Fusion:
         accel = np.asarray(report.accel_ecef, float) if report.accel_ecef else np.zeros(3)
         Pi = unpack_covariance(report.covariance_independent) if report.covariance_independent else None
         rows = unpack_accel_rows(report.accel_covariance) if report.accel_covariance else None
+        steady = state_t - (report.time_ns - report.steady_burn_since_ns) / 1e9 if report.steady_burn_since_ns else None
         self._local[key] = LocalTrack(
             report.origin, report.track_id, state_t, np.asarray(report.state_ecef, float),
             unpack_covariance(report.covariance), accel, float(report.boost_probability),
-            int(report.initiated_ns), t_s, int(report.updates), Pi, rows)
+            int(report.initiated_ns), t_s, int(report.updates), Pi, rows, steady)
 
     def name_of(self, member: tuple[str, str]) -> str | None:
         """The system track a local track (origin, track id) belonged to at the last fusion."""
@@ -233,10 +245,8 @@ class Fusion:
         fused = []
         for group in groups:
             members = [index[k] for k in group]
-            if len(members) == 1:
-                fused.append((x[members[0]], P[members[0]], Pi[members[0]]))
-            else:
-                fused.append(split_covariance_intersection(x[members], P[members], Pi[members]))
+            fused.append(fuse_members(x[members], P[members], Pi[members],
+                                      [steady_burn_s(tracks[i], t_s) for i in members]))
         names = self._found_again(groups, names, fused, previous, t_s)
         out: dict[str, SystemTrack] = {}
         renames: dict[str, str] = {}
@@ -451,6 +461,24 @@ class Fusion:
                 group_of[k] = gi
             groups[gj] = []
         return [tuple(sorted(g)) for g in groups if g]
+
+
+def steady_burn_s(track: LocalTrack, t_s: float) -> float:
+    """How long the track's motor has burnt without doubt at ``t_s``; -inf if it does not."""
+    return -np.inf if track.steady_burn_since_t_s is None else t_s - track.steady_burn_since_t_s
+
+
+def fuse_members(x, P, Pi, steady_s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, P, Pi) of one system track from its aligned members (k, 6), (k, 6, 6), (k, 6, 6).
+
+    By split covariance intersection, but as independent estimates (the Kalman product) while
+    every member has burnt without doubt for STEADY_BURN_S (``steady_s``, (k,) seconds).
+    """
+    if len(x) == 1:
+        return x[0], P[0], Pi[0]
+    if min(steady_s) >= STEADY_BURN_S:
+        return kalman_product(x, P, Pi)
+    return split_covariance_intersection(x, P, Pi)
 
 
 def align_tracks(tracks: list[LocalTrack], t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

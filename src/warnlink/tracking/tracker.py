@@ -41,6 +41,11 @@ INITIAL_ACCEL_SIGMA = 40.0  # m/s^2 per axis
 # tracks were confirmed at 9-19 km/s 3,300-6,500 km from any missile (demo seeds 1, 5, 14),
 # shared, and only dropped when their filters diverged.
 MAX_SPEED_MPS = 8500.0
+# A track whose motor-burning probability has stayed above this since some scan burns without
+# doubt: the IMM's staging and ballistic models are at rest (a few per cent each, M1's late
+# burns in the demo), whereas a staging sends the ballistic model above 0.5 for seconds
+# (benchmarks/imm_staging.py). Reported as TrackReport.steady_burn_since_ns.
+STEADY_BURN_PROBABILITY = 0.9
 SPEED_GATE_SIGMAS = 3.0
 TENTATIVE, CONFIRMED = 0, 1
 
@@ -69,6 +74,7 @@ class _TrackMeta:
     updates: int = 0
     updated_this_step: bool = False
     source_wall_ns: int = 0
+    steady_burn_since_t: float | None = None  # scenario time since the motor surely burns, None: not
 
 
 class LocalTracker:
@@ -269,7 +275,12 @@ class LocalTracker:
         else:
             alt = sigma = speed = speed_sigma = np.zeros(0)
         too_fast = speed - SPEED_GATE_SIGMAS * speed_sigma > MAX_SPEED_MPS
+        steady = imm.boost_probability(self.mu) > STEADY_BURN_PROBABILITY if self.meta else np.zeros(0, bool)
         for i, m in enumerate(self.meta):
+            if not steady[i]:
+                m.steady_burn_since_t = None
+            elif m.steady_burn_since_t is None:
+                m.steady_burn_since_t = t
             if too_fast[i]:  # false plots: a tentative track goes as clutter does, a confirmed one is recorded
                 keep[i] = False
                 if m.status == CONFIRMED:
@@ -342,6 +353,7 @@ class LocalTracker:
             sensors=sorted(m.sensors),
             status="active",
             source_wall_ns=m.source_wall_ns,
+            steady_burn_since_ns=0 if m.steady_burn_since_t is None else self.epoch_ns + round(m.steady_burn_since_t * 1e9),
         )
 
     def estimates(self) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
