@@ -63,8 +63,9 @@ PRIOR_USEFUL = 0.95  # a prior stays while it takes the fused position variance 
 # fused as independent (fuse_members). Late in a burn each track's errors are its own plots':
 # the demo's nations' velocity errors there correlate at -0.10-0.32 where they declare 0.41-0.65
 # shared, the rest of the declared share being the IMM's hedge against a staging that has not
-# come (benchmarks/fusion_correlation.py). Within seconds of a staging they correlate at
-# 0.37-0.60, as declared: every tracker lags the same change, and split CI is right.
+# come. Within seconds of a staging they correlate at 0.37-0.60, as declared: every tracker lags
+# the same change, and split CI is right. (Second-by-second figures from a throwaway script over
+# recorded fusion inputs, README; benchmarks/fusion_correlation.py prints the phase averages.)
 STEADY_BURN_S = 20.0
 
 
