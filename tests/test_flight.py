@@ -135,3 +135,74 @@ def test_fly_command_exits_2_with_a_message_for_an_impossible_flight():
     assert result.exit_code == 2
     assert "half the Earth" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_motor_of_lower_exhaust_velocity_burns_more_of_its_stage_and_still_lands_on_the_point():
+    """The design solves for the same impact point and apogee whatever the motors; a lower
+    exhaust velocity burns a larger mass fraction for the same velocity change, so the thrust
+    grows more over the burn (the rocket equation: the end-to-start ratio is exp(dv / c))."""
+    flights = {c: design_flight(39.0, 125.7, 150.0, azimuth_deg=90.0, range_km=600.0,
+                                stage_exhaust_velocity_mps=(c, c, c)) for c in (2250.0, 2950.0)}
+    for c, f in flights.items():
+        assert f.stage_exhaust_velocity_mps == (c,)
+        assert f.miss_distance_m < 1000.0 and abs(f.apogee_m - 150e3) < 1000.0
+        boost = f.boost
+        start, end = boost.thrust_acceleration(0.0), boost.thrust_acceleration(boost.burn_time_s - 1e-9)
+        assert end / start == pytest.approx(np.exp(boost.delta_v_mps / c), rel=1e-6)
+    ratio = {c: f.boost.thrust_acceleration(f.boost.burn_time_s - 1e-9) / f.boost.thrust_acceleration(0.0)
+             for c, f in flights.items()}
+    assert ratio[2250.0] > 1.1 * ratio[2950.0]
+
+
+def test_each_stage_burns_with_its_own_motor():
+    f = design_flight(40.6, 126.4, 1000.0, azimuth_deg=85.0, range_km=4600.0,  # the IRBM over Japan, 2022
+                      stage_exhaust_velocity_mps=(2300.0, 2900.0, 2600.0))
+    boost = f.boost
+    assert len(boost.stage_burn_s) == 2 and f.stage_exhaust_velocity_mps == (2300.0, 2900.0)
+    assert f.summary()["stage_exhaust_velocity_mps"] == [2300.0, 2900.0]
+    dv = boost.delta_v_mps / 2
+    first, second = boost.stage_burn_s
+    for start, burn, c in ((0.0, first, 2300.0), (first, second, 2900.0)):
+        ratio = boost.thrust_acceleration(start + burn - 1e-9) / boost.thrust_acceleration(start)
+        assert ratio == pytest.approx(np.exp(dv / c), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "motors, message",
+    [
+        ((float("nan"),) * 3, "stage 1 exhaust velocity must be a finite number"),
+        ((2600.0, 300.0, 2600.0), "stage 2 exhaust velocity 300.0 m/s is outside"),
+        ((2600.0,), "needs 3 stages but 1 exhaust velocities"),
+    ],
+)
+def test_impossible_motors_are_refused_clearly(motors, message):
+    with pytest.raises(FlightDesignError, match=message):
+        design_flight(39.03, 125.75, 6518.0, azimuth_deg=95.0, range_km=1002.0, stage_exhaust_velocity_mps=motors)
+
+
+def test_each_seed_draws_its_motors_from_the_public_range_of_specific_impulse():
+    from warnlink.scenario.world import (PUBLIC_SPECIFIC_IMPULSE_S, STANDARD_GRAVITY, reentry_ballistic_coefficients,
+                                         stage_exhaust_velocities)
+
+    draws = np.concatenate([stage_exhaust_velocities(4, seed) for seed in range(1, 201)])
+    isp = draws / STANDARD_GRAVITY
+    assert draws.shape == (800, 3)
+    assert PUBLIC_SPECIFIC_IMPULSE_S[0] <= isp.min() and isp.max() <= PUBLIC_SPECIFIC_IMPULSE_S[1]
+    assert np.mean(isp) == pytest.approx(np.mean(PUBLIC_SPECIFIC_IMPULSE_S), abs=2.0)  # 0.8 s one sigma
+    assert np.array_equal(stage_exhaust_velocities(3, 5), stage_exhaust_velocities(3, 5))
+    # Stages, launches and the drag's stream are drawn apart: no two of them move together.
+    assert abs(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1]) < 0.15
+    betas = np.concatenate([reentry_ballistic_coefficients(4, seed) for seed in range(1, 201)])
+    assert abs(np.corrcoef(np.log(betas), draws[:, 0])[0, 1]) < 0.15
+
+
+def test_fly_command_takes_the_motors_exhaust_velocity():
+    args = ["fly", "--site-lat-deg", "39", "--site-lon-deg", "125.7", "--azimuth-deg", "90",
+            "--range-km", "600", "--apogee-km", "150", "--json"]
+    result = CliRunner().invoke(app, args + ["--exhaust-velocity-mps", "2300"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stage_exhaust_velocity_mps"] == [2300.0]
+    default = json.loads(CliRunner().invoke(app, args).stdout)
+    assert default["stage_exhaust_velocity_mps"] == [2600.0]
+    result = CliRunner().invoke(app, args + ["--exhaust-velocity-mps", "9000"])
+    assert result.exit_code == 2 and "stage 1 exhaust velocity 9000.0 m/s is outside" in result.output

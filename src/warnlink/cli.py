@@ -40,15 +40,20 @@ def fly(
     range_km: Optional[float] = typer.Option(None, help="Geodesic distance from the site to the impact point (km)."),
     target_lat_deg: Optional[float] = typer.Option(None, help="Impact point latitude (deg), instead of azimuth and range."),
     target_lon_deg: Optional[float] = typer.Option(None, help="Impact point longitude (deg)."),
+    exhaust_velocity_mps: Optional[list[float]] = typer.Option(
+        None, help="Motor exhaust velocity (m/s): once for every stage, or once per stage, first stage first "
+                   "[default: 2600, an Isp of 265 s]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Design the truth flight that lands at the requested point with the requested apogee."""
-    from warnlink.scenario.flight import FlightDesignError, design_flight
+    from warnlink.scenario.flight import EXHAUST_VELOCITY_MPS, FlightDesignError, design_flight
 
+    motors = tuple(exhaust_velocity_mps or [EXHAUST_VELOCITY_MPS])
     try:
         design = design_flight(
             site_lat_deg, site_lon_deg, apogee_km, azimuth_deg=azimuth_deg, range_km=range_km,
             target_lat_deg=target_lat_deg, target_lon_deg=target_lon_deg,
+            stage_exhaust_velocity_mps=motors * 3 if len(motors) == 1 else motors,
         )
     except FlightDesignError as exc:
         fail(str(exc))
@@ -90,13 +95,14 @@ def check(scenario_path: str = typer.Argument(..., metavar="SCENARIO.toml", help
     table = Table(title=f"{cfg.scenario.name}: {len(cfg.nations)} nations, {len(cfg.sensors)} sensors, "
                         f"{len(scenario.areas)} areas, {cfg.scenario.duration_s:g} s")
     for col in ("launch", "time (s)", "range (km)", "apogee (km)", "flight time (s)", "class", "lofted",
-                "impact (lat, lon)", "β (kg/m²)"):
+                "impact (lat, lon)", "β (kg/m²)", "exhaust (m/s)"):
         table.add_column(col)
     for launch_id, f in world.flights.items():
         lat, lon = f.trajectory.impact_point
         table.add_row(launch_id, f"{f.trajectory.t_launch:g}", f"{f.range_m / 1e3:.0f}", f"{f.apogee_m / 1e3:.0f}",
                       f"{f.trajectory.flight_time_s:.0f}", f.missile_class, "yes" if f.lofted else "no",
-                      f"{math.degrees(lat):.2f}, {math.degrees(lon):.2f}", f"{f.reentry_ballistic_coefficient:.0f}")
+                      f"{math.degrees(lat):.2f}, {math.degrees(lon):.2f}", f"{f.reentry_ballistic_coefficient:.0f}",
+                      " / ".join(f"{c:.0f}" for c in f.stage_exhaust_velocity_mps))
         if f.trajectory.t_impact > cfg.scenario.duration_s:
             err_console.print(f"[yellow]warning:[/] {launch_id} comes down at t = {f.trajectory.t_impact:.0f} s, "
                               f"after the scenario ends ({cfg.scenario.duration_s:g} s)")

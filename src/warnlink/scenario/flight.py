@@ -32,7 +32,8 @@ from warnlink.physics.dynamics import acceleration, acceleration_scalar, fast_al
 from warnlink.physics.gravity import gravity_beyond_j2
 from warnlink.scenario.trajectory import Trajectory
 
-EXHAUST_VELOCITY_MPS = 2600.0  # Isp about 265 s, typical of the public estimates
+EXHAUST_VELOCITY_MPS = 2600.0  # Isp about 265 s, the middle of the public estimates
+MIN_EXHAUST_VELOCITY_MPS, MAX_EXHAUST_VELOCITY_MPS = 1500.0, 4500.0  # black powder to hydrogen-oxygen
 VERTICAL_RISE_S = 4.0
 PITCH_EXPONENT = 2.0  # pitch falls fast after the vertical rise, then levels off (gravity-turn-like)
 BOOST_BALLISTIC_COEFFICIENT = 20000.0  # kg/m^2: a full missile body, heavy for its section
@@ -56,22 +57,35 @@ class Boost:
     delta_v_mps: float  # ideal velocity change of all stages, split equally
     final_pitch_rad: float  # thrust elevation above the local horizontal at burnout
     plane_azimuth_rad: float  # azimuth, at the site, of the Earth-fixed plane of thrust
+    # Exhaust velocity of the first, second and third stage (m/s); a missile uses as many as
+    # it has stages. The shape of the thrust over a burn follows from it (see thrust_acceleration).
+    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * 3
 
     @property
     def burn_time_s(self) -> float:
         return float(sum(self.stage_burn_s))
 
     def thrust_acceleration(self, t: float) -> float:
-        """Specific thrust (m/s^2) at time t after launch (rocket equation, constant mass flow)."""
+        """Specific thrust (m/s^2) at time t after launch (rocket equation, constant mass flow).
+
+        Each stage gives an equal share of the ideal velocity change; a stage of exhaust
+        velocity c burns the mass fraction 1 - exp(-dv / c), so a lower c burns more of the
+        stage and its thrust grows faster towards burnout.
+        """
         dv_stage = self.delta_v_mps / len(self.stage_burn_s)
-        burned_fraction = 1.0 - math.exp(-dv_stage / EXHAUST_VELOCITY_MPS)  # (m0 - mf) / m0
         start = 0.0
-        for burn in self.stage_burn_s:
+        for burn, c in zip(self.stage_burn_s, self.stage_exhaust_velocity_mps):
             if t < start + burn:
+                burned_fraction = 1.0 - math.exp(-dv_stage / c)  # (m0 - mf) / m0
                 tau = (t - start) / burn
-                return EXHAUST_VELOCITY_MPS * burned_fraction / burn / (1.0 - burned_fraction * tau)
+                return c * burned_fraction / burn / (1.0 - burned_fraction * tau)
             start += burn
         return 0.0
+
+    def with_motors(self, delta_v_mps: float, final_pitch_rad: float, plane_azimuth_rad: float) -> Boost:
+        """The same stages and motors with new values of the three numbers the design solves for."""
+        return Boost(self.stage_burn_s, float(delta_v_mps), float(final_pitch_rad), float(plane_azimuth_rad),
+                     self.stage_exhaust_velocity_mps)
 
     def pitch(self, t: float) -> float:
         """Thrust elevation (rad) above the local horizontal at time t after launch."""
@@ -136,7 +150,13 @@ class FlightDesign:
             "impact_lon_deg": round(float(np.degrees(lon)), 5),
             "impact_miss_km": round(self.miss_distance_m / 1e3, 4),
             "reentry_ballistic_coefficient_kg_m2": round(self.reentry_ballistic_coefficient, 1),
+            "stage_exhaust_velocity_mps": [round(c, 1) for c in self.stage_exhaust_velocity_mps],
         }
+
+    @property
+    def stage_exhaust_velocity_mps(self) -> tuple[float, ...]:
+        """Exhaust velocity (m/s) of each stage this flight burns."""
+        return self.boost.stage_exhaust_velocity_mps[: len(self.boost.stage_burn_s)]
 
 
 def classify(min_energy_range_m: float) -> str:
@@ -293,13 +313,15 @@ def design_flight(
     launch_id: str = "M1",
     launch_time_s: float = 0.0,
     reentry_ballistic_coefficient: float = REENTRY_BALLISTIC_COEFFICIENT,
+    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * 3,
 ) -> FlightDesign:
     """Solve for the flight with this apogee that lands at the requested point.
 
     The impact point is either ``range_km`` along the geodesic of initial bearing
-    ``azimuth_deg`` from the site, or ``(target_lat_deg, target_lon_deg)``. After
-    burnout the body flies with ``reentry_ballistic_coefficient`` (kg/m^2). Raises
-    FlightDesignError with a plain message when no such flight exists.
+    ``azimuth_deg`` from the site, or ``(target_lat_deg, target_lon_deg)``. The motors
+    burn with ``stage_exhaust_velocity_mps`` (first stage first; one per stage the flight
+    needs); after burnout the body flies with ``reentry_ballistic_coefficient`` (kg/m^2).
+    Raises FlightDesignError with a plain message when no such flight exists.
     """
     site_lat, site_lon = np.radians(site_lat_deg), np.radians(site_lon_deg)
     _check_finite(site_lat_deg=site_lat_deg, site_lon_deg=site_lon_deg, apogee_km=apogee_km)
@@ -339,11 +361,19 @@ def design_flight(
     _check_finite(reentry_ballistic_coefficient=reentry_ballistic_coefficient)
     if reentry_ballistic_coefficient <= 0.0:
         raise FlightDesignError(f"ballistic coefficient {reentry_ballistic_coefficient} kg/m^2 must be positive")
+    stage_exhaust_velocity_mps = tuple(float(c) for c in stage_exhaust_velocity_mps)
+    for i, c in enumerate(stage_exhaust_velocity_mps):
+        _check_finite(**{f"stage {i + 1} exhaust velocity": c})
+        if not MIN_EXHAUST_VELOCITY_MPS <= c <= MAX_EXHAUST_VELOCITY_MPS:
+            raise FlightDesignError(
+                f"stage {i + 1} exhaust velocity {c} m/s is outside the "
+                f"{MIN_EXHAUST_VELOCITY_MPS:.0f}-{MAX_EXHAUST_VELOCITY_MPS:.0f} m/s of rocket motors"
+            )
     apogee_m = apogee_km * 1e3
     if apogee_m > 20000e3:
         raise FlightDesignError(f"apogee {apogee_km} km is beyond any ballistic missile (20,000 km)")
 
-    boost = _first_guess(range_m, apogee_m, bearing)
+    boost = _first_guess(range_m, apogee_m, bearing, stage_exhaust_velocity_mps)
     beta = reentry_ballistic_coefficient
     boost, err = _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost, beta)
     if np.max(np.abs(err)) > TOLERANCE_M / 1e3:
@@ -410,10 +440,9 @@ def _shoot(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, b
             if secant > 0.2 * slope:
                 slope = secant
         last = (boost.plane_azimuth_rad, cross)
-        boost = Boost(
-            boost.stage_burn_s,
+        boost = boost.with_motors(
             boost.delta_v_mps + (want[0] - have[0]),
-            float(np.clip(boost.final_pitch_rad + (want[1] - have[1]), np.radians(1.0), np.radians(89.9))),
+            np.clip(boost.final_pitch_rad + (want[1] - have[1]), np.radians(1.0), np.radians(89.9)),
             boost.plane_azimuth_rad - cross / slope,
         )
     return boost, err
@@ -426,7 +455,7 @@ def _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, 
 
     def residual(p):
         try:
-            flown = fly(site_lat, site_lon, Boost(boost.stage_burn_s, *p), reentry_ballistic_coefficient=beta)
+            flown = fly(site_lat, site_lon, boost.with_motors(*p), reentry_ballistic_coefficient=beta)
             return _errors(flown, target, rot, apogee_m)
         except FlightDesignError:
             return np.array([1e4, 1e4, 1e4])
@@ -436,7 +465,7 @@ def _polish(site_lat, site_lon, target_lat, target_lon, apogee_m, boost: Boost, 
         residual, p0, bounds=([300.0, np.radians(1.0), p0[2] - 0.5], [11000.0, np.radians(89.9), p0[2] + 0.5]),
         x_scale=np.array([10.0, 0.002, 0.001]), diff_step=np.array([1e-6, 1e-5, 1e-7]), max_nfev=40,
     )
-    return Boost(boost.stage_burn_s, *fit.x), residual(fit.x)
+    return boost.with_motors(*fit.x), residual(fit.x)
 
 
 def _check_finite(**values: float) -> None:
@@ -445,7 +474,7 @@ def _check_finite(**values: float) -> None:
             raise FlightDesignError(f"{name} must be a finite number, got {value}")
 
 
-def _first_guess(range_m: float, apogee_m: float, bearing: float) -> Boost:
+def _first_guess(range_m: float, apogee_m: float, bearing: float, stage_exhaust_velocity_mps: tuple[float, ...]) -> Boost:
     """Motors and pitch from the vacuum ellipse through the requested apogee."""
     arc = kepler.arc_through_apogee(range_m / EARTH_MEAN_RADIUS, EARTH_MEAN_RADIUS + apogee_m)
     stages = stages_for(arc.speed)
@@ -454,7 +483,12 @@ def _first_guess(range_m: float, apogee_m: float, bearing: float) -> Boost:
     burn = sum(stages)
     delta_v = arc.speed + 9.81 * burn * 0.5 * (1.0 + np.sin(arc.flight_path_angle))
     stages = stages_for(delta_v)
-    return Boost(stages, float(delta_v), float(max(arc.flight_path_angle, np.radians(5.0))), bearing)
+    if len(stage_exhaust_velocity_mps) < len(stages):
+        raise FlightDesignError(
+            f"the flight needs {len(stages)} stages but {len(stage_exhaust_velocity_mps)} exhaust velocities were given"
+        )
+    return Boost(stages, float(delta_v), float(max(arc.flight_path_angle, np.radians(5.0))), bearing,
+                 stage_exhaust_velocity_mps)
 
 
 def _finish(launch_id, launch_time_s, site_lat, site_lon, target_lat, target_lon, boost, err, beta) -> FlightDesign:

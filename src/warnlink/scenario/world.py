@@ -9,6 +9,13 @@ coefficient after burnout, log-normal about REENTRY_BALLISTIC_COEFFICIENT with a
 of REENTRY_BALLISTIC_COEFFICIENT_FACTOR (one sigma), the spread that nobody outside
 knows better. With one fixed value every seed shared one drag error, and a Monte Carlo
 over seeds could not tell whether the filters' uncertainty about drag was honest.
+
+So is each stage's exhaust velocity, uniform over the public range of specific impulse
+(PUBLIC_SPECIFIC_IMPULSE_S: from Scud-type kerosene motors to the nitrogen tetroxide and
+UDMH engines of the longer-range liquid missiles, solid motors between). It shapes the
+thrust over each burn, which the trackers model from a nominal exhaust velocity with the
+public spread about it. With every motor at the nominal value the boost model's allowance
+for that spread stood for nothing, and its covariance read wider than its errors.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import numpy as np
 from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, FlightDesign, FlightDesignError, design_flight
 
 REENTRY_BALLISTIC_COEFFICIENT_FACTOR = 1.5  # one-sigma factor of the log-normal draw
+PUBLIC_SPECIFIC_IMPULSE_S = (230.0, 300.0)  # the range of the public estimates for such motors
+STANDARD_GRAVITY = 9.80665  # m/s^2: specific impulse (s) times this is the exhaust velocity
+MAX_STAGES = 3
 
 
 class WorldError(ValueError):
@@ -43,6 +53,12 @@ def reentry_ballistic_coefficients(n_launches: int, seed: int) -> np.ndarray:
     return REENTRY_BALLISTIC_COEFFICIENT * np.exp(log_sigma * rng.standard_normal(n_launches))
 
 
+def stage_exhaust_velocities(n_launches: int, seed: int) -> np.ndarray:
+    """Each launch's exhaust velocity per stage (m/s), (n_launches, MAX_STAGES), for this seed."""
+    rng = np.random.default_rng([seed, 0xC0A5])  # a stream apart from the drag's and the sensors'
+    return STANDARD_GRAVITY * rng.uniform(*PUBLIC_SPECIFIC_IMPULSE_S, size=(n_launches, MAX_STAGES))
+
+
 def build_world(scenario, seed: int | None = None) -> World:
     """Design every launch's flight for ``seed`` (default: the scenario's).
 
@@ -51,6 +67,7 @@ def build_world(scenario, seed: int | None = None) -> World:
     launches = scenario.config.launches
     seed = scenario.config.scenario.seed if seed is None else seed
     betas = reentry_ballistic_coefficients(len(launches), seed)
+    motors = stage_exhaust_velocities(len(launches), seed)
     flights: dict[str, FlightDesign] = {}
     for i, launch in enumerate(launches):
         try:
@@ -60,6 +77,7 @@ def build_world(scenario, seed: int | None = None) -> World:
                 target_lat_deg=launch.target_lat_deg, target_lon_deg=launch.target_lon_deg,
                 launch_id=launch.id, launch_time_s=launch.time_s,
                 reentry_ballistic_coefficient=float(betas[i]),
+                stage_exhaust_velocity_mps=tuple(float(c) for c in motors[i]),
             )
         except FlightDesignError as exc:
             raise WorldError(f"{scenario.path}: launches[{i}] ({launch.id}): {exc}") from exc
