@@ -426,37 +426,48 @@ def test_a_filter_on_the_boost_model_is_as_sure_as_the_burn_warrants(launch, fir
     its vertical rise, where the pitch programme turns the thrust fastest (3.4 m/s^3 across
     the velocity); the lofted ICBM's second stage turns it by under 0.2 m/s^3. One white jerk
     for both, sized for the SRBM, left the ICBM's velocity NEES at 1.7; sized from the path's
-    turn alone, without the pitch-over's floor, the SRBM's was 14."""
+    turn alone, without the pitch-over's floor, the SRBM's was 14. The 20 runs are 10 flights
+    (seeds 1-10, each with its own motors) of two noise draws each: over one flight the
+    motor's exhaust velocity is one draw shared by every run, and seed 1's, its stages near
+    the low end of the public range, took the ICBM's velocity NEES to 4.7 over 20 noise
+    draws. Now 4.01 (3.81 with every motor at the nominal 2,600 m/s) and, for the SRBM, 3.23."""
     from scipy.stats import chi2
 
     from warnlink.physics.dynamics import state_derivative
     from warnlink.scenario.loader import PACKAGED, load_scenario
-    from warnlink.scenario.world import build_world
+    from warnlink.scenario.world import design_launch
 
-    truth = build_world(load_scenario(PACKAGED / "demo.toml"), 1).flights[launch].trajectory
-    t = truth.t_launch + np.arange(first_s, last_s)
-    assert t[-1] < truth.t_burnout
-    r, v = truth.state(t)
-    thrust = truth.acceleration(t[:1])[0] - state_derivative(np.concatenate([r[0], v[0]])[None],
-                                                             motion.NOMINAL_INV_BETA)[0, 3:6]
-    seeds, sigma = 20, 100.0
-    rng = np.random.default_rng(7)
-    P0 = np.diag([sigma**2] * 3 + [30.0**2] * 3 + [5.0**2] * 3)
-    x = np.concatenate([r[0], v[0], thrust]) + rng.multivariate_normal(np.zeros(9), P0, seeds)
-    P = np.repeat(P0[None], seeds, axis=0)
-    nees = {"position": [], "velocity": []}
-    for i in range(1, len(t)):
-        x, P = motion.predict(x, P, 1.0, motion.BOOST)
-        x, P = _position_update(x, P, r[i] + rng.normal(0.0, sigma, (seeds, 3)), np.eye(3) * sigma**2)
-        if i < 10:
-            continue
-        for name, sl, truth_value in (("position", slice(0, 3), r[i]), ("velocity", slice(3, 6), v[i])):
-            err = x[:, sl] - truth_value
-            d2 = np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0])
-            nees[name].append(np.mean(d2))
-    lo, hi = chi2.ppf(0.025, 3 * seeds) / seeds, chi2.ppf(0.975, 3 * seeds) / seeds
+    scenario = load_scenario(PACKAGED / "demo.toml")
+    index = [launch_.id for launch_ in scenario.config.launches].index(launch)
+    flights, draws, sigma = 10, 2, 100.0
+    nees = {"position": [], "velocity": []}  # (steps, draws) per flight
+    for seed in range(1, flights + 1):
+        truth = design_launch(scenario, index, seed).trajectory
+        t = truth.t_launch + np.arange(first_s, last_s)
+        assert t[-1] < truth.t_burnout
+        r, v = truth.state(t)
+        thrust = truth.acceleration(t[:1])[0] - state_derivative(np.concatenate([r[0], v[0]])[None],
+                                                                 motion.NOMINAL_INV_BETA)[0, 3:6]
+        rng = np.random.default_rng([7, seed])
+        P0 = np.diag([sigma**2] * 3 + [30.0**2] * 3 + [5.0**2] * 3)
+        x = np.concatenate([r[0], v[0], thrust]) + rng.multivariate_normal(np.zeros(9), P0, draws)
+        P = np.repeat(P0[None], draws, axis=0)
+        per_flight = {name: [] for name in nees}
+        for i in range(1, len(t)):
+            x, P = motion.predict(x, P, 1.0, motion.BOOST)
+            x, P = _position_update(x, P, r[i] + rng.normal(0.0, sigma, (draws, 3)), np.eye(3) * sigma**2)
+            if i < 10:
+                continue
+            for name, sl, truth_value in (("position", slice(0, 3), r[i]), ("velocity", slice(3, 6), v[i])):
+                err = x[:, sl] - truth_value
+                per_flight[name].append(np.einsum("ni,ni->n", err, np.linalg.solve(P[:, sl, sl], err[:, :, None])[:, :, 0]))
+        for name in nees:
+            nees[name].append(np.array(per_flight[name]))
+    runs = flights * draws
+    lo, hi = chi2.ppf(0.025, 3 * runs) / runs, chi2.ppf(0.975, 3 * runs) / runs
     for name, values in nees.items():
-        assert lo < np.mean(values) < hi, (name, np.mean(values), lo, hi)
+        mean = np.mean(np.concatenate(values, axis=1))
+        assert lo < mean < hi, (name, mean, lo, hi)
 
 
 def test_a_thrust_above_the_cap_is_held_not_blown_up():

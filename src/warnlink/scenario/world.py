@@ -64,21 +64,26 @@ def build_world(scenario, seed: int | None = None) -> World:
 
     Raises WorldError naming the launch that cannot fly.
     """
-    launches = scenario.config.launches
     seed = scenario.config.scenario.seed if seed is None else seed
-    betas = reentry_ballistic_coefficients(len(launches), seed)
-    motors = stage_exhaust_velocities(len(launches), seed)
-    flights: dict[str, FlightDesign] = {}
-    for i, launch in enumerate(launches):
-        try:
-            flights[launch.id] = design_flight(
-                launch.site_lat_deg, launch.site_lon_deg, launch.apogee_km,
-                azimuth_deg=launch.azimuth_deg, range_km=launch.range_km,
-                target_lat_deg=launch.target_lat_deg, target_lon_deg=launch.target_lon_deg,
-                launch_id=launch.id, launch_time_s=launch.time_s,
-                reentry_ballistic_coefficient=float(betas[i]),
-                stage_exhaust_velocity_mps=tuple(float(c) for c in motors[i]),
-            )
-        except FlightDesignError as exc:
-            raise WorldError(f"{scenario.path}: launches[{i}] ({launch.id}): {exc}") from exc
+    flights = {launch.id: design_launch(scenario, i, seed) for i, launch in enumerate(scenario.config.launches)}
     return World(scenario, flights)
+
+
+def design_launch(scenario, index: int, seed: int) -> FlightDesign:
+    """The flight of the scenario's ``index``-th launch for ``seed``, with that seed's draws
+    of its ballistic coefficient and motors. Raises WorldError naming the launch."""
+    launches = scenario.config.launches
+    launch = launches[index]
+    beta = reentry_ballistic_coefficients(len(launches), seed)[index]
+    motors = stage_exhaust_velocities(len(launches), seed)[index]
+    try:
+        return design_flight(
+            launch.site_lat_deg, launch.site_lon_deg, launch.apogee_km,
+            azimuth_deg=launch.azimuth_deg, range_km=launch.range_km,
+            target_lat_deg=launch.target_lat_deg, target_lon_deg=launch.target_lon_deg,
+            launch_id=launch.id, launch_time_s=launch.time_s,
+            reentry_ballistic_coefficient=float(beta),
+            stage_exhaust_velocity_mps=tuple(float(c) for c in motors),
+        )
+    except FlightDesignError as exc:
+        raise WorldError(f"{scenario.path}: launches[{index}] ({launch.id}): {exc}") from exc
