@@ -15,7 +15,8 @@ So is each stage's exhaust velocity, uniform over the public range of specific i
 UDMH engines of the longer-range liquid missiles, solid motors between). It shapes the
 thrust over each burn, which the trackers model from a nominal exhaust velocity with the
 public spread about it. With every motor at the nominal value the boost model's allowance
-for that spread stood for nothing, and its covariance read wider than its errors.
+for that spread stood for nothing, and a Monte Carlo over seeds could not tell whether it
+was honest.
 """
 
 from __future__ import annotations
