@@ -46,14 +46,14 @@ def fly(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Design the truth flight that lands at the requested point with the requested apogee."""
-    from warnlink.scenario.flight import EXHAUST_VELOCITY_MPS, FlightDesignError, design_flight
+    from warnlink.scenario.flight import EXHAUST_VELOCITY_MPS, MAX_STAGES, FlightDesignError, design_flight
 
     motors = tuple(exhaust_velocity_mps or [EXHAUST_VELOCITY_MPS])
     try:
         design = design_flight(
             site_lat_deg, site_lon_deg, apogee_km, azimuth_deg=azimuth_deg, range_km=range_km,
             target_lat_deg=target_lat_deg, target_lon_deg=target_lon_deg,
-            stage_exhaust_velocity_mps=motors * 3 if len(motors) == 1 else motors,
+            stage_exhaust_velocity_mps=motors * MAX_STAGES if len(motors) == 1 else motors,
         )
     except FlightDesignError as exc:
         fail(str(exc))

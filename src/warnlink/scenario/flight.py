@@ -34,6 +34,7 @@ from warnlink.scenario.trajectory import Trajectory
 
 EXHAUST_VELOCITY_MPS = 2600.0  # Isp about 265 s, the middle of the public estimates
 MIN_EXHAUST_VELOCITY_MPS, MAX_EXHAUST_VELOCITY_MPS = 1500.0, 4500.0  # black powder to hydrogen-oxygen
+MAX_STAGES = 3  # stages_for gives one to three
 VERTICAL_RISE_S = 4.0
 PITCH_EXPONENT = 2.0  # pitch falls fast after the vertical rise, then levels off (gravity-turn-like)
 BOOST_BALLISTIC_COEFFICIENT = 20000.0  # kg/m^2: a full missile body, heavy for its section
@@ -59,7 +60,7 @@ class Boost:
     plane_azimuth_rad: float  # azimuth, at the site, of the Earth-fixed plane of thrust
     # Exhaust velocity of the first, second and third stage (m/s); a missile uses as many as
     # it has stages. The shape of the thrust over a burn follows from it (see thrust_acceleration).
-    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * 3
+    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * MAX_STAGES
 
     @property
     def burn_time_s(self) -> float:
@@ -104,7 +105,7 @@ def stages_for(delta_v_mps: float) -> tuple[float, ...]:
     reported times (the check is ``benchmarks/public_flights.py``).
     """
     total = max(30.0, 15.0 * delta_v_mps / 1000.0)
-    n = 1 if delta_v_mps < 6000.0 else 2 if delta_v_mps < 7500.0 else 3
+    n = 1 if delta_v_mps < 6000.0 else 2 if delta_v_mps < 7500.0 else MAX_STAGES
     return tuple([total / n] * n)
 
 
@@ -313,7 +314,7 @@ def design_flight(
     launch_id: str = "M1",
     launch_time_s: float = 0.0,
     reentry_ballistic_coefficient: float = REENTRY_BALLISTIC_COEFFICIENT,
-    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * 3,
+    stage_exhaust_velocity_mps: tuple[float, ...] = (EXHAUST_VELOCITY_MPS,) * MAX_STAGES,
 ) -> FlightDesign:
     """Solve for the flight with this apogee that lands at the requested point.
 

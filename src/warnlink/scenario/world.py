@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warnlink.scenario.flight import REENTRY_BALLISTIC_COEFFICIENT, FlightDesign, FlightDesignError, design_flight
+from warnlink.scenario.flight import (MAX_STAGES, REENTRY_BALLISTIC_COEFFICIENT, FlightDesign, FlightDesignError,
+                                     design_flight)
 
 REENTRY_BALLISTIC_COEFFICIENT_FACTOR = 1.5  # one-sigma factor of the log-normal draw
 PUBLIC_SPECIFIC_IMPULSE_S = (230.0, 300.0)  # the range of the public estimates for such motors
 STANDARD_GRAVITY = 9.80665  # m/s^2: specific impulse (s) times this is the exhaust velocity
-MAX_STAGES = 3
 
 
 class WorldError(ValueError):
