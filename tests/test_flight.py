@@ -181,11 +181,12 @@ def test_impossible_motors_are_refused_clearly(motors, message):
 
 
 def test_each_seed_draws_its_motors_from_the_public_range_of_specific_impulse():
-    from warnlink.scenario.world import (PUBLIC_SPECIFIC_IMPULSE_S, STANDARD_GRAVITY, reentry_ballistic_coefficients,
+    from warnlink.frames import G0
+    from warnlink.scenario.world import (PUBLIC_SPECIFIC_IMPULSE_S, reentry_ballistic_coefficients,
                                          stage_exhaust_velocities)
 
     draws = np.concatenate([stage_exhaust_velocities(4, seed) for seed in range(1, 201)])
-    isp = draws / STANDARD_GRAVITY
+    isp = draws / G0
     assert draws.shape == (800, 3)
     assert PUBLIC_SPECIFIC_IMPULSE_S[0] <= isp.min() and isp.max() <= PUBLIC_SPECIFIC_IMPULSE_S[1]
     assert np.mean(isp) == pytest.approx(np.mean(PUBLIC_SPECIFIC_IMPULSE_S), abs=2.0)  # 0.8 s one sigma

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warnlink.frames import G0
 from warnlink.scenario.flight import (MAX_STAGES, REENTRY_BALLISTIC_COEFFICIENT, FlightDesign, FlightDesignError,
                                      design_flight)
 
 REENTRY_BALLISTIC_COEFFICIENT_FACTOR = 1.5  # one-sigma factor of the log-normal draw
 PUBLIC_SPECIFIC_IMPULSE_S = (230.0, 300.0)  # the range of the public estimates for such motors
-STANDARD_GRAVITY = 9.80665  # m/s^2: specific impulse (s) times this is the exhaust velocity
 
 
 class WorldError(ValueError):
@@ -55,9 +55,10 @@ def reentry_ballistic_coefficients(n_launches: int, seed: int) -> np.ndarray:
 
 
 def stage_exhaust_velocities(n_launches: int, seed: int) -> np.ndarray:
-    """Each launch's exhaust velocity per stage (m/s), (n_launches, MAX_STAGES), for this seed."""
+    """Each launch's exhaust velocity per stage (m/s), (n_launches, MAX_STAGES), for this seed:
+    a specific impulse uniform over the public range, times standard gravity."""
     rng = np.random.default_rng([seed, 0xC0A5])  # a stream apart from the drag's and the sensors'
-    return STANDARD_GRAVITY * rng.uniform(*PUBLIC_SPECIFIC_IMPULSE_S, size=(n_launches, MAX_STAGES))
+    return G0 * rng.uniform(*PUBLIC_SPECIFIC_IMPULSE_S, size=(n_launches, MAX_STAGES))
 
 
 def build_world(scenario, seed: int | None = None) -> World:
