@@ -3,29 +3,21 @@ inputs, and a short run of the demo's nodes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import benchmark_module, run_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "fusion_correlation.py"
+SCRIPT = "fusion_correlation.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("fusion_correlation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module(SCRIPT)
 
 
-def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
-                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+def _run(*args: str, timeout: float = 120):
+    return run_benchmark(SCRIPT, *args, timeout=timeout)
 
 
 def test_the_rules_on_two_equal_tracks():

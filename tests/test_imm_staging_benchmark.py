@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import run_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "imm_staging.py"), *args], capture_output=True,
-                          text=True, timeout=timeout, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+def _run(*args: str, timeout: float = 120):
+    return run_benchmark("imm_staging.py", *args, timeout=timeout)
 
 
 @pytest.mark.slow
