@@ -5,7 +5,7 @@ its track, second by second, and the share of seconds inside the 95% band.
         [--launch M1] [--nation USA] [--seeds 40] [--first-seed 1] [--until-s 125]
         [--start-burning 0.9] [--workers 2] [--json]
 
-A nation whose radars first see a missile after its burnout starts its track as a new one.
+A nation whose radars first see a missile after its burnout starts a new track on it.
 Below ``imm.LOW_ALTITUDE_M`` a new track starts as most likely burning
 (``imm.INITIAL_MU_LOW``): right for a missile rising over the horizon, wrong for a depressed
 SRBM picked up after its burnout, whose track the boost model's unknown thrust then holds
