@@ -4,6 +4,7 @@ inputs, and a short run of the demo's nodes."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import pytest
@@ -12,19 +13,14 @@ from conftest import benchmark_module, run_benchmark
 SCRIPT = "fusion_correlation.py"
 
 
-def _module():
-    return benchmark_module(SCRIPT)
-
-
-def _run(*args: str, timeout: float = 120):
-    return run_benchmark(SCRIPT, *args, timeout=timeout)
+_run = partial(run_benchmark, SCRIPT)
 
 
 def test_the_rules_on_two_equal_tracks():
     """Two tracks with the same covariance P, half of it declared shared: the product halves P,
     split CI keeps the shared half whole (P / 2 + Pd / 2 = 3 P / 4), the node's rule is split CI
     but the product once both have burnt without doubt long enough, the best member is one of them."""
-    fc = _module()
+    fc = benchmark_module(SCRIPT)
     P = np.diag([100.0, 100.0, 100.0, 1.0, 1.0, 1.0])
     x = np.stack([np.zeros(6), np.full(6, 2.0)])
     Ps, Pis = np.stack([P, P]), np.stack([P / 2, P / 2])
@@ -47,7 +43,7 @@ def test_the_rules_on_two_equal_tracks():
 def test_the_correlation_measure():
     """Errors the same in both tracks measure 1, opposite -1, independent near 0; the declared
     share is the square root of the product of the two shares."""
-    fc = _module()
+    fc = benchmark_module(SCRIPT)
     rng = np.random.default_rng(1)
     e = rng.normal(size=(400, 3))
     other = rng.normal(size=(400, 3))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 from conftest import run_benchmark
 
 
-def _run(*args: str, timeout: float = 120):
-    return run_benchmark("imm_staging.py", *args, timeout=timeout)
+_run = partial(run_benchmark, "imm_staging.py")
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ and a short run of one nation's tracker on a depressed SRBM."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 from conftest import benchmark_module, run_benchmark
@@ -11,17 +12,12 @@ from conftest import benchmark_module, run_benchmark
 SCRIPT = "track_start.py"
 
 
-def _module():
-    return benchmark_module(SCRIPT)
-
-
-def _run(*args: str, timeout: float = 180):
-    return run_benchmark(SCRIPT, *args, timeout=timeout)
+_run = partial(run_benchmark, SCRIPT, timeout=180)
 
 
 def test_band_shares_of_known_runs():
     """Only seconds every run has count; a run mean of 3 is inside its band, 0.5 under it, 9 over it."""
-    ts = _module()
+    ts = benchmark_module(SCRIPT)
     runs = [{10: (3.0, 3.0, 4.0, 0.5), 11: (0.5, 1.0, 1.0, 0.1), 12: (9.0, 9.0, 1.0, 0.0), 13: (3.0, 3.0, 1.0, 0.0)},
             {10: (3.0, 3.0, 16.0, 0.5), 11: (0.5, 1.0, 1.0, 0.1), 12: (9.0, 9.0, 1.0, 0.0)}]
     out = ts.summarise(runs)
