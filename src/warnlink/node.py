@@ -15,6 +15,11 @@ Data flows one way through a node, one scenario step at a time, driven by the ru
    points and the class, decides warnings for the nation's own areas, writes each
    warning as CAP 1.2 XML under ``OUT/alerts/`` and queues it as an AlertNotice.
 
+One thing goes back: the system tracks' motor-burning probabilities are the cue
+(:mod:`warnlink.tracking.cue`) with which the local tracker starts its next step's new
+tracks: a missile this nation picks up after its burnout starts as coasting. Only that
+probability goes back, never a state: the tracks the node shares stay its own radars'.
+
 Everything the node holds is recorded in a :class:`NodeRecord` for metrics and reports.
 """
 
@@ -40,6 +45,7 @@ from warnlink.exchange.transport import subject_for
 from warnlink.fusion import Fusion
 from warnlink.messages import AlertNotice, IRReport, LaunchEvent, RadarReport, TrackReport, encode
 from warnlink.prediction import classify_track, estimate_launch_point, predict_impacts
+from warnlink.tracking.cue import PictureCue
 from warnlink.tracking.launch_detect import LaunchDetector
 from warnlink.tracking.tracker import LocalTracker
 from warnlink.warning import AlertManager, assess_track, to_cap_xml
@@ -295,6 +301,7 @@ class Node:
             if old in self.track_state and new not in self.track_state:
                 self.track_state[new] = self.track_state.pop(old)
         self.system_tracks = tracks
+        self.tracker.picture_cue = PictureCue.of(tracks, t_s)  # the next step's new tracks start from it
         for trk in tracks:
             self.record.tracks.append(SystemTrackSample(
                 t_s, trk.id, tuple(float(v) for v in trk.x[:3]), float(trk.boost_probability), tuple(trk.nations),
