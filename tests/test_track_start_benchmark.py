@@ -30,7 +30,7 @@ def test_band_shares_of_known_runs():
 
 def test_bad_arguments_are_named():
     for args, word in ((["--nation", "XX"], "XX"), (["--launch", "M9"], "M9"), (["--start-burning", "1.5"], "1.5"),
-                       (["--seeds", "1"], "--seeds")):
+                       (["--seeds", "1"], "--seeds"), (["--cued", "--start-burning", "0.5"], "--cued")):
         out = _run(*args, timeout=60)
         assert out.returncode != 0
         assert word in out.stderr
@@ -39,11 +39,15 @@ def test_bad_arguments_are_named():
 @pytest.mark.slow
 def test_the_start_knob_reaches_the_tracker():
     """The USA's radars pick the depressed SRBM up after its burnout: a track started as
-    surely burning says so at its first second, one started as surely coasting does not."""
-    burning, coasting = (json.loads(_run("--nation", "USA", "--seeds", "2", "--until-s", "90", "--workers", "1",
-                                         "--start-burning", p, "--json").stdout) for p in ("0.9", "0.1"))
+    surely burning says so at its first second, one started as surely coasting does not, nor
+    one cued by partners that held the missile through its burnout (tracking.cue)."""
+    burning, coasting, cued = (json.loads(_run("--nation", "USA", "--seeds", "2", "--until-s", "90", "--workers", "1",
+                                               *start, "--json").stdout)
+                               for start in (("--start-burning", "0.9"), ("--start-burning", "0.1"), ("--cued",)))
     assert burning["start_burning"] == 0.9 and coasting["start_burning"] == 0.1
-    for out in (burning, coasting):
+    assert cued["cued"] and not burning["cued"]
+    assert cued["steps"][0]["burning_probability"] < 0.1
+    for out in (burning, coasting, cued):
         assert out["seconds"] > 5
         assert out["in_band"] + out["under"] + out["over"] == pytest.approx(1.0, abs=1e-3)
         assert [s["t_s"] for s in out["steps"]] == sorted(s["t_s"] for s in out["steps"])
