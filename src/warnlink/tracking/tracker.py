@@ -244,7 +244,7 @@ class LocalTracker:
                                         last_update_t=t, updates=1, source_wall_ns=wall_ns))
 
     def _give_drag_error_prior(self, i: int) -> None:
-        """Give track i's ballistic model, at confirmation, the drag error no plot has measured yet.
+        """Give track i's ballistic model the drag error no plot has measured yet (at confirmation, and at the 10th plot).
 
         A track starts with its velocity unknown, so the drag error's prior
         (motion.drag_error_prior, along the velocity) is nil at its first plot; a track that
