@@ -33,17 +33,7 @@ log = logging.getLogger(__name__)
 
 GATE_CHI2_3DOF = 16.27  # 99.9 %
 INITIAL_SPEED_SIGMA = 3000.0  # m/s per axis: a new plot says nothing of velocity
-# A new track's thrust acceleration, per axis about zero (its direction is not known before its
-# velocity is). Every missile of the scenario library is first seen while it burns, at 45-128
-# m/s^2 (a throwaway script over the library's launches, 5-10 seeds each): RMS 71 m/s^2 at the
-# first plot, 83 five seconds on and 92 eight seconds on. The boost model's growth law cannot grow
-# a thrust its estimate does not yet hold, so the prior must cover the thrust over the seconds
-# in which the plots pin it down, some 6-8 s (benchmarks/imm_staging.py --table: the estimate of
-# |a|): 92 / sqrt(3) is 53 per axis. Sized at the first plot (40, as it was), the new track lagged
-# the growing thrust and was surer of its state than its errors for those seconds (the HS-12, 30
-# seeds, all radars: over its band at 14 of its 57 boost steps, 13 at 55; the depressed SRBM 3 of
-# 13, none; tests/test_tracker.py).
-INITIAL_ACCEL_SIGMA = 55.0  # m/s^2 per axis
+INITIAL_ACCEL_SIGMA = 40.0  # m/s^2 per axis
 # No missile is faster than this over the ground (ECEF): ICBMs burn out and re-enter at 7-7.5
 # km/s (the demo's lofted one at 7.3 km/s), a body put on a fractional orbit flies at 7.8 km/s,
 # and the Earth's turn adds at most 0.46 km/s to a westward flight. A track surely faster (by
