@@ -41,7 +41,7 @@ from warnlink.evaluation.harness import step_side, track_samples  # noqa: E402
 from warnlink.evaluation.metrics import associate_tracks, nearest_tracks  # noqa: E402
 from warnlink.fusion import bias, system_tracks  # noqa: E402
 from warnlink.runner import RunOptions, run_scenario  # noqa: E402
-from warnlink.scenario.loader import load_scenario  # noqa: E402
+from warnlink.scenario.loader import ScenarioError, load_scenario  # noqa: E402
 
 HARD_BIAS = Path(__file__).resolve().parents[1] / "src" / "warnlink" / "scenarios" / "hard-bias.toml"
 BIAS_FIELDS = ("bias_range_m", "bias_azimuth_mrad", "bias_elevation_mrad")
@@ -134,6 +134,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.workers < 1:
         parser.error("--seeds and --workers must be at least 1")
+    if any(not t >= 0.0 for t in args.flag_d2):  # NaN too
+        parser.error(f"--flag-d2 must be 0 or more (inf: never widen), not {args.flag_d2}")
+    try:
+        nations = [n.id for n in load_scenario(args.scenario).config.nations]
+    except ScenarioError as e:
+        parser.error(f"--scenario {args.scenario}: {e}")
+    if args.node not in nations:
+        parser.error(f"--node {args.node!r} is not one of the scenario's nations {nations}")
     variants = [(f"flag_d2={t:g}", t, False) for t in args.flag_d2]
     if args.unbiased:
         variants.append((f"unbiased, flag_d2={bias.FLAG_D2:g}", None, True))

@@ -62,6 +62,9 @@ def test_a_short_run_of_the_biased_radar():
     assert figures["variants"]["flag_d2=inf"]["least_distance"]["ROK"]["flagged_steps"] == 0
 
 
-def test_bad_arguments_are_named():
-    out = _run("--seeds", "0")
-    assert out.returncode != 0 and "--seeds" in out.stderr
+def test_bad_arguments_are_named(tmp_path):
+    for args, named in ((("--seeds", "0"), "--seeds"), (("--flag-d2", "-1"), "--flag-d2"),
+                        (("--flag-d2", "nan"), "--flag-d2"), (("--node", "FRA"), "'FRA'"),
+                        (("--scenario", str(tmp_path / "none.toml")), "none.toml")):
+        out = _run(*args)
+        assert out.returncode == 2 and named in out.stderr, (args, out.stderr)
