@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import msgspec  # noqa: E402
 
-from warnlink.evaluation.harness import step_side, track_samples  # noqa: E402
+from warnlink.evaluation.harness import _nees_band, track_samples  # noqa: E402
 from warnlink.evaluation.metrics import associate_tracks, nearest_tracks  # noqa: E402
 from warnlink.fusion import bias, system_tracks  # noqa: E402
 from warnlink.runner import RunOptions, run_scenario  # noqa: E402
@@ -100,11 +100,9 @@ def summarise(runs: list[dict], thresholds: list[float]) -> dict:
     for run in runs:
         for key, value in run["nees"].items():
             by_step[key].append(value)
-    sides = [step_side(v)[1] for v in by_step.values()]
-    out = {"steps": len(sides),
-           "nees_in_band_fraction": round(float(np.mean([s is None for s in sides])), 3) if sides else None,
-           "nees_above_band_fraction": round(float(np.mean([s == "above" for s in sides])), 3) if sides else None,
-           "nees_below_band_fraction": round(float(np.mean([s == "below" for s in sides])), 3) if sides else None,
+    band = _nees_band(by_step)  # the evaluation's own count of the steps in, over and under the band
+    out = {"steps": len(by_step), "nees_in_band_fraction": band["in_band"],
+           "nees_above_band_fraction": band["above"], "nees_below_band_fraction": band["below"],
            "least_distance": {}}
     merged = defaultdict(list)
     for run in runs:
